@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * struct page / folio accessors that hold across kernel versions. Every
+ * layout difference is handled here with CO-RE, never with version checks.
+ */
+#ifndef PT_CORE_BPF_H
+#define PT_CORE_BPF_H
+
+/*
+ * Typeless ksyms, resolved from kallsyms at load time. They exist only with
+ * CONFIG_KALLSYMS_ALL (Debian has it); __weak makes them 0 when absent.
+ */
+extern const void zero_pfn __ksym __weak;
+extern const void vmemmap_base __ksym __weak;
+
+/* Address of the zero page's struct page, computed once (0: unknown). */
+__u64 zero_page = 0;
+bool zero_page_known = false;
+
+/* Head page of a (possibly tail) page: compound_head has bit 0 set on tails. */
+static __always_inline __u64 page_head(__u64 page)
+{
+	unsigned long ch = BPF_CORE_READ((struct page *)page, compound_head);
+
+	return (ch & 1) ? ch - 1 : page;
+}
+
+/*
+ * The flags word is read raw at offset 0: 6.18 wraps it in memdesc_flags_t,
+ * which a typed CO-RE read of page->flags would not survive.
+ */
+static __always_inline __u64 page_flags_raw(__u64 page)
+{
+	__u64 fl = 0;
+
+	bpf_probe_read_kernel(&fl, sizeof(fl), (void *)page);
+	return fl;
+}
+
+static __always_inline bool folio_is_large(__u64 head)
+{
+	return page_flags_raw(head) & (1ULL << bpf_core_enum_value(enum pageflags, PG_head));
+}
+
+static __always_inline void resolve_zero_page(void)
+{
+	__u64 pfn = 0, base = 0;
+
+	zero_page_known = true;
+	if (!bpf_core_type_exists(struct page) || !&zero_pfn || !&vmemmap_base)
+		return;
+	if (bpf_probe_read_kernel(&pfn, sizeof(pfn), &zero_pfn) ||
+	    bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base))
+		return;
+	zero_page = base + pfn * bpf_core_type_size(struct page);
+}
+
+/*
+ * The kernel neither pins nor counts the shared zero page (grab and put
+ * return early, no vmstat update), so neither do we. Without the ksyms,
+ * PG_reserved identifies it: GUP refuses other reserved pages' mappings.
+ */
+static __always_inline bool is_zero_page(__u64 head)
+{
+	if (!zero_page_known)
+		resolve_zero_page();
+	if (zero_page)
+		return head == zero_page;
+	return page_flags_raw(head) &
+	       (1ULL << bpf_core_enum_value(enum pageflags, PG_reserved));
+}
+
+#endif /* PT_CORE_BPF_H */

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * GUP: pins and references taken at the per-folio grab chokepoints, pins
+ * dropped at gup_put_folio and the unpin wrappers that inline it, and the
+ * GUP entry points that give each grab its API, request and result.
+ */
+#ifndef PT_GUP_BPF_H
+#define PT_GUP_BPF_H
+
+/* The GUP API call a task is in; the outermost one names its grabs. */
+struct gup_ctx {
+	__u64 addr;
+	__u64 nr;
+	__u64 flags;
+	__u64 t0;
+	__u8  api;
+	__u8  depth;
+	__u8  __pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, struct gup_ctx);
+} gup_ctxs SEC(".maps");
+
+/*
+ * Tasks inside an unpin wrapper that emitted the unpin itself. Newer builds
+ * inline gup_put_folio into unpin_user_page/unpin_folio/unpin_user_folio,
+ * older ones tail-call it: the wrapper reports, and gup_put_folio stays
+ * quiet while the guard is up, so each unpin is counted once either way.
+ * Keyed by tid, not per-CPU: unpin_user_pages_dirty_lock can sleep.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, __u32);
+} unpin_guard SEC(".maps");
+
+static __always_inline __u32 pt_flags_of(__u64 gup_flags)
+{
+	__u32 f = 0;
+
+	if (gup_flags & cfg.foll_pin)
+		f |= PT_F_PIN;
+	if (gup_flags & cfg.foll_get)
+		f |= PT_F_GET;
+	if (gup_flags & cfg.foll_longterm)
+		f |= PT_F_LONGTERM;
+	if (gup_flags & cfg.foll_write)
+		f |= PT_F_WRITE;
+	return f;
+}
+
+static __always_inline void held_add(enum pt_hook hook, __u64 folio, __s64 refs)
+{
+	__s64 *v = bpf_map_lookup_elem(&held, &folio);
+
+	if (v) {
+		__sync_fetch_and_add(v, refs);
+		return;
+	}
+	if (bpf_map_update_elem(&held, &folio, &refs, BPF_NOEXIST)) {
+		/* Lost a race with another CPU inserting it, or the map is full. */
+		v = bpf_map_lookup_elem(&held, &folio);
+		if (v)
+			__sync_fetch_and_add(v, refs);
+		else
+			STAT_INC(hook, map_full);
+	}
+}
+
+/* Drop refs from a tracked folio; false if no traced task holds it. */
+static __always_inline bool held_sub(__u64 folio, __s64 refs)
+{
+	__s64 *v = bpf_map_lookup_elem(&held, &folio);
+
+	if (!v)
+		return false;
+	if (__sync_fetch_and_add(v, -refs) <= refs)
+		bpf_map_delete_elem(&held, &folio);
+	return true;
+}
+
+/*
+ * A successful grab of refs on a page or folio. Only FOLL_PIN and FOLL_GET
+ * grabs take references; anything else (FOLL_GET|FOLL_PIN both clear) is a
+ * no-op in the kernel too.
+ */
+static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
+				   __u32 refs, __u64 gup_flags, __u32 extra)
+{
+	__u32 flags = pt_flags_of(gup_flags) | extra;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct gup_ctx *c;
+	struct pt_event *e;
+
+	if (!(flags & (PT_F_PIN | PT_F_GET)) || !head || !refs)
+		return 0;
+	if (!task_selected(tgid))
+		return 0;
+	if ((flags & PT_F_PIN) && is_zero_page(head))
+		return 0;
+	STAT_INC(hook, hits);
+	if ((flags & PT_F_PIN) && filter_active())
+		held_add(hook, head, refs);
+	if (!(flags & PT_F_PIN) && !cfg.trace_refs)
+		return 0;
+
+	e = event_reserve(hook, PT_EV_GRAB, backend);
+	if (!e)
+		return 0;
+	if (folio_is_large(head))
+		flags |= PT_F_LARGE;
+	e->folio = head;
+	e->refs = refs;
+	e->gup_flags = gup_flags;
+	e->pt_flags = flags;
+	c = bpf_map_lookup_elem(&gup_ctxs, &tid);
+	if (c) {
+		e->api = c->api;
+		e->nr_req = c->nr;
+		e->addr = c->addr;
+	}
+	event_submit(e, hook);
+	return 0;
+}
+
+/* A pin dropped: only FOLL_PIN puts are unpins (FOLL_GET puts are GUP undo). */
+static __always_inline int on_unpin(enum pt_hook hook, __u8 backend, __u64 head, __u32 refs)
+{
+	struct pt_event *e;
+	__u32 flags = 0;
+
+	if (!head || !refs || is_zero_page(head))
+		return 0;
+	if (filter_active()) {
+		if (!held_sub(head, refs)) {
+			STAT_INC(hook, untracked);
+			return 0;
+		}
+		flags |= PT_F_TRACKED;
+	}
+	STAT_INC(hook, hits);
+	e = event_reserve(hook, PT_EV_UNPIN, backend);
+	if (!e)
+		return 0;
+	e->folio = head;
+	e->refs = refs;
+	e->gup_flags = cfg.foll_pin;
+	e->pt_flags = flags | PT_F_PIN;
+	event_submit(e, hook);
+	return 0;
+}
+
+/* try_grab_page(page, flags): bool (<= 6.1) or 0/-errno (6.2 .. 6.9). */
+static __always_inline int grab_page_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	bool ok = cfg.grab_page_ret_bool ? (__u8)h->ret != 0 : (int)h->ret == 0;
+
+	if (!ok)
+		return 0;
+	return on_grab(hook, be, page_head(h->a[0]), 1, h->a[1], 0);
+}
+
+/* try_grab_folio(page, refs, flags) (<= 6.9), try_grab_folio_fast: folio or NULL. */
+static __always_inline int grab_ret_folio_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	return on_grab(hook, be, (__u64)h->ret, (__u32)h->a[1], h->a[2], 0);
+}
+
+/* try_grab_folio(folio, refs, flags) (>= 6.10): 0 or -errno. */
+static __always_inline int grab_folio_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	if ((int)h->ret != 0)
+		return 0;
+	return on_grab(hook, be, h->a[0], (__u32)h->a[1], h->a[2], 0);
+}
+
+/* folio_add_pin(folio): one more pin on an already pinned folio, no flags. */
+static __always_inline int add_pin_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	return on_grab(hook, be, h->a[0], 1, cfg.foll_pin, PT_F_NOFLAGS);
+}
+
+/* folio_add_pins(folio, pins): 0 or -errno. */
+static __always_inline int add_pins_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	if ((int)h->ret != 0)
+		return 0;
+	return on_grab(hook, be, h->a[0], (__u32)h->a[1], cfg.foll_pin, PT_F_NOFLAGS);
+}
+
+static __always_inline bool guard_up(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&unpin_guard, &tid) != NULL;
+}
+
+/* gup_put_folio(folio, refs, flags) */
+static __always_inline int put_folio_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	if (!(h->a[2] & cfg.foll_pin) || guard_up())
+		return 0;
+	return on_unpin(hook, be, h->a[0], (__u32)h->a[1]);
+}
+
+static __always_inline void guard_raise(enum pt_hook hook)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 one = 1, *d = bpf_map_lookup_elem(&unpin_guard, &tid);
+
+	if (d)
+		(*d)++;
+	else if (bpf_map_update_elem(&unpin_guard, &tid, &one, BPF_ANY))
+		STAT_INC(hook, map_full);
+}
+
+static __always_inline int unpin_wrapper_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 *d = bpf_map_lookup_elem(&unpin_guard, &tid);
+
+	if (d && --(*d) == 0)
+		bpf_map_delete_elem(&unpin_guard, &tid);
+	return 0;
+}
+
+/* unpin_user_page(page) */
+static __always_inline int unpin_page_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	guard_raise(hook);
+	return on_unpin(hook, be, page_head(h->a[0]), 1);
+}
+
+/* unpin_folio(folio) */
+static __always_inline int unpin_folio_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	guard_raise(hook);
+	return on_unpin(hook, be, h->a[0], 1);
+}
+
+/* unpin_user_folio(folio, npages) */
+static __always_inline int unpin_user_folio_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	guard_raise(hook);
+	return on_unpin(hook, be, h->a[0], (__u32)h->a[1]);
+}
+
+static __always_inline int api_enter(enum pt_hook hook, __u64 addr, __u64 nr, __u64 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct gup_ctx *c = bpf_map_lookup_elem(&gup_ctxs, &tid);
+	struct gup_ctx n = {};
+
+	if (c) {
+		/* Nested (pin_user_pages_fast -> __gup_longterm_locked): keep the outer API. */
+		c->depth++;
+		return 0;
+	}
+	n.addr = addr;
+	n.nr = nr;
+	n.flags = flags;
+	n.t0 = bpf_ktime_get_ns();
+	n.api = hook;
+	n.depth = 1;
+	if (bpf_map_update_elem(&gup_ctxs, &tid, &n, BPF_ANY))
+		STAT_INC(hook, map_full);
+	return 0;
+}
+
+static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct gup_ctx *c = bpf_map_lookup_elem(&gup_ctxs, &tid);
+	struct pt_event *e;
+	struct gup_ctx o;
+
+	if (!c)
+		return 0;
+	if (c->depth > 1) {
+		c->depth--;
+		return 0;
+	}
+	o = *c;
+	bpf_map_delete_elem(&gup_ctxs, &tid);
+	if (o.api != hook || !task_selected(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	/* Reference-only APIs (futex, KVM, vmsplice) follow --no-refs. */
+	if (!cfg.trace_refs && hook >= PT_HOOK_GET_USER_PAGES &&
+	    hook <= PT_HOOK_GET_USER_PAGES_UNLOCKED)
+		return 0;
+	STAT_INC(hook, hits);
+	e = event_reserve(hook, PT_EV_CALL, be);
+	if (!e)
+		return 0;
+	e->api = hook;
+	e->addr = o.addr;
+	e->nr_req = o.nr;
+	e->gup_flags = o.flags;
+	e->pt_flags = pt_flags_of(o.flags);
+	e->ret = h->ret;
+	e->dur_ns = bpf_ktime_get_ns() - o.t0;
+	event_submit(e, hook);
+	return 0;
+}
+
+/*
+ * Entry points, by argument positions (addr, nr, flags). FOLL_PIN is added
+ * inside the pin_* APIs, so the flags here are the caller's.
+ */
+#define PT_API(name, hook, nargs, ai, ni, fi)					\
+static __always_inline int api_entry_##name(enum pt_hook hk, __u8 be,		\
+					    struct hargs *h)			\
+{										\
+	return api_enter(hk, h->a[ai], h->a[ni], (fi) < 0 ? 0 : h->a[(fi) < 0 ? 0 : (fi)]); \
+}										\
+PT_HOOK_ENTRY_EXIT(name, hook, nargs, api_entry_##name, api_exit)
+
+PT_HOOK_EXIT(try_grab_page, PT_HOOK_TRY_GRAB_PAGE, 2, grab_page_exit)
+PT_HOOK_EXIT(try_grab_folio_page, PT_HOOK_TRY_GRAB_FOLIO_PAGE, 3, grab_ret_folio_exit)
+PT_HOOK_EXIT(try_grab_folio, PT_HOOK_TRY_GRAB_FOLIO, 3, grab_folio_exit)
+PT_HOOK_EXIT(try_grab_folio_fast, PT_HOOK_TRY_GRAB_FOLIO_FAST, 3, grab_ret_folio_exit)
+PT_HOOK_ENTRY(folio_add_pin, PT_HOOK_FOLIO_ADD_PIN, 1, add_pin_entry)
+PT_HOOK_EXIT(folio_add_pins, PT_HOOK_FOLIO_ADD_PINS, 2, add_pins_exit)
+
+PT_HOOK_ENTRY(gup_put_folio, PT_HOOK_GUP_PUT_FOLIO, 3, put_folio_entry)
+PT_HOOK_ENTRY_EXIT(unpin_user_page, PT_HOOK_UNPIN_USER_PAGE, 1, unpin_page_entry, unpin_wrapper_exit)
+PT_HOOK_ENTRY_EXIT(unpin_folio, PT_HOOK_UNPIN_FOLIO, 1, unpin_folio_entry, unpin_wrapper_exit)
+PT_HOOK_ENTRY_EXIT(unpin_user_folio, PT_HOOK_UNPIN_USER_FOLIO, 2, unpin_user_folio_entry, unpin_wrapper_exit)
+
+PT_API(pin_user_pages, PT_HOOK_PIN_USER_PAGES, 3, 0, 1, 2)
+PT_API(pin_user_pages_fast, PT_HOOK_PIN_USER_PAGES_FAST, 3, 0, 1, 2)
+PT_API(pin_user_pages_fast_only, PT_HOOK_PIN_USER_PAGES_FAST_ONLY, 3, 0, 1, 2)
+PT_API(pin_user_pages_remote, PT_HOOK_PIN_USER_PAGES_REMOTE, 4, 1, 2, 3)
+PT_API(pin_user_pages_unlocked, PT_HOOK_PIN_USER_PAGES_UNLOCKED, 4, 0, 1, 3)
+PT_API(get_user_pages, PT_HOOK_GET_USER_PAGES, 3, 0, 1, 2)
+PT_API(get_user_pages_fast, PT_HOOK_GET_USER_PAGES_FAST, 3, 0, 1, 2)
+PT_API(get_user_pages_fast_only, PT_HOOK_GET_USER_PAGES_FAST_ONLY, 3, 0, 1, 2)
+PT_API(get_user_pages_remote, PT_HOOK_GET_USER_PAGES_REMOTE, 4, 1, 2, 3)
+PT_API(get_user_pages_unlocked, PT_HOOK_GET_USER_PAGES_UNLOCKED, 4, 0, 1, 3)
+PT_API(memfd_pin_folios, PT_HOOK_MEMFD_PIN_FOLIOS, 5, 1, 4, -1)
+PT_API(gup_longterm_locked, PT_HOOK_GUP_LONGTERM_LOCKED, 6, 1, 2, 5)
+PT_API(gup_fast_fallback, PT_HOOK_GUP_FAST_FALLBACK, 3, 0, 1, 2)
+
+#endif /* PT_GUP_BPF_H */

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Maps, loader configuration and the event emitter shared by every subsystem. */
+#ifndef PT_MAPS_BPF_H
+#define PT_MAPS_BPF_H
+
+/* Written by the loader between open and load; constant to the verifier. */
+const volatile struct pt_cfg cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PT_RINGBUF_DEFAULT);	/* resized by the loader */
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PT_HOOK__MAX);
+	__type(key, __u32);
+	__type(value, struct pt_hook_stats);
+} stats SEC(".maps");
+
+/* tgids traced in `run` mode: the command and its descendants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
+/*
+ * Folios pinned by traced tasks, with their outstanding pin refs. Only used
+ * when a filter is active: an unpin may run in any context (a kworker tearing
+ * down an io_uring, block I/O completion), so the unpinning task says nothing
+ * about whose pin it drops; the folio does.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TRACKED_FOLIOS);
+	__type(key, __u64);
+	__type(value, __s64);
+} held SEC(".maps");
+
+static __always_inline struct pt_hook_stats *hook_stats(enum pt_hook hook)
+{
+	__u32 key = hook;
+
+	return bpf_map_lookup_elem(&stats, &key);
+}
+
+#define STAT_INC(hook, field)					\
+	do {							\
+		struct pt_hook_stats *__s = hook_stats(hook);	\
+		if (__s)					\
+			__s->field++;				\
+	} while (0)
+
+static __always_inline bool filter_active(void)
+{
+	return cfg.filter_tgid || cfg.filter_tree || cfg.filter_comm;
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[PT_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < PT_COMM_LEN; i++) {
+		if (comm[i] != cfg.comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* Is the current task one whose pins we report? */
+static __always_inline bool task_selected(__u32 tgid)
+{
+	if (cfg.filter_tgid && tgid != cfg.filter_tgid)
+		return false;
+	if (cfg.filter_tree && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return false;
+	if (cfg.filter_comm && !comm_matches())
+		return false;
+	return true;
+}
+
+/* Reserve an event pre-filled with task identity; counts a drop on failure. */
+static __always_inline struct pt_event *event_reserve(enum pt_hook hook, __u8 type,
+						      __u8 backend)
+{
+	struct pt_event *e;
+	__u64 id;
+
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		STAT_INC(hook, rb_drops);
+		return NULL;
+	}
+	id = bpf_get_current_pid_tgid();
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->hook = hook;
+	e->backend = backend;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void event_submit(struct pt_event *e, enum pt_hook hook)
+{
+	bpf_ringbuf_submit(e, 0);
+	STAT_INC(hook, events);
+}
+
+#endif /* PT_MAPS_BPF_H */

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * pintrace event ABI: the one header shared by the BPF programs (bpf/) and
+ * the loader (src/). Fixed-width types only, no pointers, explicit padding,
+ * and static size checks so that both compilers agree on every layout.
+ */
+#ifndef PINTRACE_H
+#define PINTRACE_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define PT_COMM_LEN 16
+
+/*
+ * Every traced kernel function has one id. The loader's declarative hook
+ * table (src/hooks.c) maps each id to kernel symbols and program shapes;
+ * events carry the id of the hook that produced them (and, for grabs, the
+ * id of the outermost GUP API the task was in).
+ */
+enum pt_hook {
+	PT_HOOK_NONE = 0,
+	/* pin/ref chokepoints ("grabs"): every successful grab is an event */
+	PT_HOOK_TRY_GRAB_PAGE,		/* <= 6.9: bool/int (page, flags) */
+	PT_HOOK_TRY_GRAB_FOLIO_PAGE,	/* <= 6.9: folio *(page, refs, flags), fast path */
+	PT_HOOK_TRY_GRAB_FOLIO,		/* >= 6.10: int (folio, refs, flags), slow path */
+	PT_HOOK_TRY_GRAB_FOLIO_FAST,	/* >= 6.10: folio *(page, refs, flags) */
+	PT_HOOK_FOLIO_ADD_PIN,		/* >= 6.5: void (folio) */
+	PT_HOOK_FOLIO_ADD_PINS,		/* >= 6.13: int (folio, pins) */
+	PT_HOOK_MEMFD_PIN_FOLIOS,	/* >= 6.11: long (memfd, start, end, folios, max, off) */
+	/* unpins */
+	PT_HOOK_GUP_PUT_FOLIO,		/* void (folio, refs, flags) */
+	PT_HOOK_UNPIN_USER_PAGE,	/* void (page): inlines gup_put_folio on some builds */
+	PT_HOOK_UNPIN_FOLIO,		/* void (folio) */
+	PT_HOOK_UNPIN_USER_FOLIO,	/* void (folio, npages) */
+	/* GUP entry points: API attribution and call results */
+	PT_HOOK_PIN_USER_PAGES,
+	PT_HOOK_PIN_USER_PAGES_FAST,
+	PT_HOOK_PIN_USER_PAGES_FAST_ONLY,
+	PT_HOOK_PIN_USER_PAGES_REMOTE,
+	PT_HOOK_PIN_USER_PAGES_UNLOCKED,
+	PT_HOOK_GET_USER_PAGES,
+	PT_HOOK_GET_USER_PAGES_FAST,
+	PT_HOOK_GET_USER_PAGES_FAST_ONLY,
+	PT_HOOK_GET_USER_PAGES_REMOTE,
+	PT_HOOK_GET_USER_PAGES_UNLOCKED,
+	PT_HOOK_GUP_LONGTERM_LOCKED,	/* static: long-term migration result */
+	PT_HOOK_GUP_FAST_FALLBACK,	/* internal_get_user_pages_fast / gup_fast_fallback */
+	/* process tree following for `pintrace run` */
+	PT_HOOK_SCHED_FORK,
+	PT_HOOK_SCHED_EXIT,
+	PT_HOOK__MAX,
+};
+
+enum pt_event_type {
+	PT_EV_GRAB = 1,		/* a pin (FOLL_PIN) or reference (FOLL_GET) was taken */
+	PT_EV_UNPIN = 2,	/* a pin was dropped */
+	PT_EV_CALL = 3,		/* a GUP API call returned */
+};
+
+/* pt_event.pt_flags: kernel FOLL_* bits normalised by the BPF side */
+#define PT_F_PIN	(1u << 0)	/* FOLL_PIN */
+#define PT_F_GET	(1u << 1)	/* FOLL_GET */
+#define PT_F_LONGTERM	(1u << 2)	/* FOLL_LONGTERM */
+#define PT_F_WRITE	(1u << 3)	/* FOLL_WRITE */
+#define PT_F_LARGE	(1u << 4)	/* folio is large (PG_head) */
+#define PT_F_NOFLAGS	(1u << 5)	/* hook carries no gup_flags (folio_add_pin[s]) */
+#define PT_F_TRACKED	(1u << 6)	/* unpin matched a pin seen by the BPF filter */
+
+struct pt_event {
+	__u8  type;		/* enum pt_event_type */
+	__u8  hook;		/* enum pt_hook that produced the event */
+	__u8  api;		/* outermost GUP API hook of the task, or PT_HOOK_NONE */
+	__u8  backend;		/* enum pt_backend of the producing program */
+	__u32 pt_flags;		/* PT_F_* */
+	__u32 pid;		/* tgid, initial pid namespace */
+	__u32 tid;
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 folio;		/* head struct page address (GRAB, UNPIN) */
+	__u32 refs;		/* pins/refs taken or dropped (GRAB, UNPIN) */
+	__u32 __pad0;
+	__u64 gup_flags;	/* raw kernel FOLL_* bits as passed */
+	__u64 nr_req;		/* pages requested from the API (GRAB: of the API call) */
+	__s64 ret;		/* CALL: return value */
+	__u64 addr;		/* CALL: start user address */
+	__u64 dur_ns;		/* CALL: time spent in the call */
+	char  comm[PT_COMM_LEN];
+};
+
+enum pt_backend {
+	PT_BACKEND_NONE = 0,
+	PT_BACKEND_FENTRY = 1,	/* fentry/fexit (BPF trampoline) */
+	PT_BACKEND_KPROBE = 2,	/* kprobe/kretprobe */
+	PT_BACKEND_TP = 3,	/* tp_btf / raw tracepoint */
+};
+
+/* Per-hook counters, a per-CPU array indexed by enum pt_hook. */
+struct pt_hook_stats {
+	__u64 hits;		/* program invocations that passed the filters */
+	__u64 events;		/* events submitted to the ring buffer */
+	__u64 rb_drops;		/* ring buffer full: event lost */
+	__u64 map_full;		/* a tracking map was full: state lost */
+	__u64 stale;		/* entry state without its return (kretprobe miss) */
+	__u64 untracked;	/* unpins of pins not taken by traced tasks (filtered) */
+};
+
+/*
+ * Loader-provided configuration, written into .rodata before load. FOLL_*
+ * values come from the running kernel's BTF or the legacy table (they were
+ * renumbered in 6.3), never from the kernel version.
+ */
+struct pt_cfg {
+	__u32 foll_write;
+	__u32 foll_get;
+	__u32 foll_pin;
+	__u32 foll_longterm;
+	__u32 filter_tgid;	/* -p: only this tgid (0: any) */
+	__u8  filter_tree;	/* only tgids in the traced_tgids map (run mode) */
+	__u8  filter_comm;	/* -n: only tasks whose comm equals comm[] */
+	__u8  trace_refs;	/* emit FOLL_GET grabs as events, not only counts */
+	__u8  grab_page_ret_bool; /* try_grab_page returns bool (<= 6.1), else int 0/-errno */
+	char  comm[PT_COMM_LEN];
+};
+
+#define PT_MAX_TRACKED_FOLIOS	(256 * 1024)
+#define PT_MAX_TASKS		(16 * 1024)
+#define PT_RINGBUF_DEFAULT	(4 * 1024 * 1024)
+
+_Static_assert(sizeof(struct pt_event) == 96, "pt_event ABI size");
+_Static_assert(sizeof(struct pt_hook_stats) == 48, "pt_hook_stats ABI size");
+_Static_assert(sizeof(struct pt_cfg) == 40, "pt_cfg ABI size");
+
+#endif /* PINTRACE_H */

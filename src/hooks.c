@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The declarative hook table. Kernel churn (renames, same name with a new
+ * prototype, functions that appear or vanish) is expressed here as data;
+ * src/plan.c turns it plus the running kernel's facts into an attach plan.
+ * See ../shared/reference/kernel-pin-paths.md §1 and §9 for the sources.
+ */
+#include "hooks.h"
+
+const struct hook_def pt_hook_defs[] = {
+	/* grabs: together they see every pin and GUP reference */
+	{ PT_HOOK_TRY_GRAB_PAGE, "try_grab_page", { "try_grab_page" }, ROLE_GRAB, 2,
+	  .what = "slow-path grab, one page (<= 6.9)" },
+	{ PT_HOOK_TRY_GRAB_FOLIO_PAGE, "try_grab_folio_page", { "try_grab_folio" }, ROLE_GRAB, 3,
+	  .param0 = "page", .without_sym = "try_grab_folio_fast",
+	  .what = "fast-path grab, folio *(page, refs, flags) (<= 6.9)" },
+	{ PT_HOOK_TRY_GRAB_FOLIO, "try_grab_folio", { "try_grab_folio" }, ROLE_GRAB, 3,
+	  .param0 = "folio", .with_sym = "try_grab_folio_fast",
+	  .what = "slow-path grab, int (folio, refs, flags) (>= 6.10)" },
+	{ PT_HOOK_TRY_GRAB_FOLIO_FAST, "try_grab_folio_fast", { "try_grab_folio_fast" }, ROLE_GRAB, 3,
+	  .what = "fast-path grab (>= 6.10)" },
+	{ PT_HOOK_FOLIO_ADD_PIN, "folio_add_pin", { "folio_add_pin" }, ROLE_GRAB, 1,
+	  .what = "extra pin on a pinned folio, no flags, not in nr_foll_pin_acquired (>= 6.5)" },
+	{ PT_HOOK_FOLIO_ADD_PINS, "folio_add_pins", { "folio_add_pins" }, ROLE_GRAB, 2,
+	  .what = "extra pins for iommufd (>= 6.13)" },
+	/* unpins */
+	{ PT_HOOK_GUP_PUT_FOLIO, "gup_put_folio", { "gup_put_folio" }, ROLE_UNPIN, 3,
+	  .what = "unpin chokepoint (every unpin where not inlined)" },
+	{ PT_HOOK_UNPIN_USER_PAGE, "unpin_user_page", { "unpin_user_page" }, ROLE_UNPIN, 1,
+	  .what = "unpin wrapper (inlines gup_put_folio on some builds)" },
+	{ PT_HOOK_UNPIN_FOLIO, "unpin_folio", { "unpin_folio" }, ROLE_UNPIN, 1,
+	  .what = "unpin wrapper (>= 6.11)" },
+	{ PT_HOOK_UNPIN_USER_FOLIO, "unpin_user_folio", { "unpin_user_folio" }, ROLE_UNPIN, 2,
+	  .what = "unpin wrapper: io_uring, bio (>= 6.11)" },
+	/* entry points */
+	{ PT_HOOK_PIN_USER_PAGES, "pin_user_pages", { "pin_user_pages" }, ROLE_API, 3 },
+	{ PT_HOOK_PIN_USER_PAGES_FAST, "pin_user_pages_fast", { "pin_user_pages_fast" }, ROLE_API, 3 },
+	{ PT_HOOK_PIN_USER_PAGES_FAST_ONLY, "pin_user_pages_fast_only", { "pin_user_pages_fast_only" },
+	  ROLE_API, 3 },
+	/* 7 arguments up to 6.4: no fentry there on 6.1 (trampoline limit) */
+	{ PT_HOOK_PIN_USER_PAGES_REMOTE, "pin_user_pages_remote", { "pin_user_pages_remote" },
+	  ROLE_API, 4 },
+	{ PT_HOOK_PIN_USER_PAGES_UNLOCKED, "pin_user_pages_unlocked", { "pin_user_pages_unlocked" },
+	  ROLE_API, 4 },
+	{ PT_HOOK_GET_USER_PAGES, "get_user_pages", { "get_user_pages" }, ROLE_API, 3 },
+	{ PT_HOOK_GET_USER_PAGES_FAST, "get_user_pages_fast", { "get_user_pages_fast" }, ROLE_API, 3 },
+	{ PT_HOOK_GET_USER_PAGES_FAST_ONLY, "get_user_pages_fast_only", { "get_user_pages_fast_only" },
+	  ROLE_API, 3 },
+	{ PT_HOOK_GET_USER_PAGES_REMOTE, "get_user_pages_remote", { "get_user_pages_remote" },
+	  ROLE_API, 4 },
+	{ PT_HOOK_GET_USER_PAGES_UNLOCKED, "get_user_pages_unlocked", { "get_user_pages_unlocked" },
+	  ROLE_API, 4 },
+	{ PT_HOOK_MEMFD_PIN_FOLIOS, "memfd_pin_folios", { "memfd_pin_folios" }, ROLE_API, 5,
+	  .what = "udmabuf/iommufd long-term folio pins (>= 6.11)" },
+	{ PT_HOOK_GUP_LONGTERM_LOCKED, "gup_longterm_locked", { "__gup_longterm_locked" }, ROLE_API, 6,
+	  .what = "long-term pin migration and its result" },
+	{ PT_HOOK_GUP_FAST_FALLBACK, "gup_fast_fallback",
+	  { "gup_fast_fallback", "internal_get_user_pages_fast" }, ROLE_API, 3,
+	  .what = "GUP-fast with slow fallback" },
+	/* process tree */
+	{ PT_HOOK_SCHED_FORK, "on_fork", { "sched_process_fork" }, ROLE_TASK, 0, .tracepoint = true },
+	{ PT_HOOK_SCHED_EXIT, "on_exit", { "sched_process_exit" }, ROLE_TASK, 0, .tracepoint = true },
+};
+
+const size_t pt_hook_ndefs = sizeof(pt_hook_defs) / sizeof(pt_hook_defs[0]);
+
+const struct hook_def *hook_def_by_id(enum pt_hook id)
+{
+	for (size_t i = 0; i < pt_hook_ndefs; i++)
+		if (pt_hook_defs[i].id == id)
+			return &pt_hook_defs[i];
+	return NULL;
+}
+
+const char *hook_name(unsigned int id)
+{
+	const struct hook_def *d = hook_def_by_id((enum pt_hook)id);
+
+	if (!d)
+		return "-";
+	/* report the kernel's name, e.g. "try_grab_folio" for both variants */
+	return d->syms[0];
+}

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "opts.h"
+#include "pintrace.h"
+#include "util.h"
+
+#define PT_VERSION "0.1.0"
+
+static const char usage[] =
+"Usage: pintrace [trace] [OPTIONS]          trace pins system-wide until Ctrl-C\n"
+"       pintrace run [OPTIONS] -- CMD [ARG...]  trace CMD and its descendants\n"
+"       pintrace check [--dump-facts] [--facts FILE]  kernel facts and attach plan\n"
+"\n"
+"Traces page pins (FOLL_PIN) and references (FOLL_GET) taken through GUP,\n"
+"matches every unpin to its pin, and classifies holds as long-term\n"
+"(FOLL_LONGTERM), short-term, or held long (short-term held past --min-hold).\n"
+"\n"
+"Options:\n"
+"  -b, --backend MODE     auto (fentry where possible, else kprobe), fentry, kprobe\n"
+"  -o, --output FMT       text (default) or json (NDJSON, one record per line)\n"
+"  -O, --output-file PATH write events and summary to PATH instead of stdout\n"
+"  -p, --pid PID          only pins taken by process PID\n"
+"  -n, --comm NAME        only pins taken by tasks named NAME\n"
+"  -d, --duration DUR     stop after DUR (e.g. 10s, 500ms)\n"
+"      --min-hold DUR     short-term pins held this long are 'held long' [300ms]\n"
+"      --linger DUR       run: after CMD exits, wait up to DUR for its pins to drop [500ms]\n"
+"      --no-refs          count FOLL_GET references but do not stream them\n"
+"  -q, --quiet            no event stream, only the summary\n"
+"      --ringbuf-size N   ring buffer bytes, power of two (K/M suffixes) [4M]\n"
+"      --btf PATH         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+"      --allow-partial    trace even if some pin/unpin chokepoint cannot be attached\n"
+"      --facts FILE       check: plan for the facts in FILE (see --dump-facts)\n"
+"      --dump-facts       check: print the kernel facts in machine-readable form\n"
+"  -v, --verbose          more diagnostics (twice: libbpf debug log)\n"
+"  -h, --help             this help;  -V, --version  the version\n"
+"\n"
+"Exit codes: 0 ok (run: CMD's status), 1 runtime error or missing privileges,\n"
+"2 usage error, 4 this kernel cannot be traced (the reason is printed).\n"
+"\n"
+"Examples:\n"
+"  sudo pintrace                      # every pin on the system, until Ctrl-C\n"
+"  sudo pintrace run -o json -O pins.ndjson -- fio job.fio\n"
+"  sudo pintrace -p 4121 --min-hold 1s\n"
+"  pintrace check                     # why this kernel can or cannot be traced\n";
+
+enum {
+	OPT_MIN_HOLD = 256, OPT_LINGER, OPT_NO_REFS, OPT_RINGBUF, OPT_BTF, OPT_PARTIAL,
+	OPT_FACTS, OPT_DUMP_FACTS,
+};
+
+static const struct option longopts[] = {
+	{ "backend", required_argument, NULL, 'b' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "output-file", required_argument, NULL, 'O' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "comm", required_argument, NULL, 'n' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "min-hold", required_argument, NULL, OPT_MIN_HOLD },
+	{ "linger", required_argument, NULL, OPT_LINGER },
+	{ "no-refs", no_argument, NULL, OPT_NO_REFS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "allow-partial", no_argument, NULL, OPT_PARTIAL },
+	{ "facts", required_argument, NULL, OPT_FACTS },
+	{ "dump-facts", no_argument, NULL, OPT_DUMP_FACTS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
+static int bad(char *err, size_t len, const char *fmt, const char *arg)
+{
+	snprintf(err, len, fmt, arg);
+	return -EINVAL;
+}
+
+static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_t len)
+{
+	char *end;
+	long v;
+
+	switch (c) {
+	case 'b':
+		if (backend_mode_parse(arg, &o->mode))
+			return bad(err, len, "invalid --backend '%s' (auto, fentry, kprobe)", arg);
+		break;
+	case 'o':
+		if (!strcmp(arg, "text"))
+			o->fmt = OUT_TEXT;
+		else if (!strcmp(arg, "json"))
+			o->fmt = OUT_JSON;
+		else
+			return bad(err, len, "invalid --output '%s' (text, json)", arg);
+		break;
+	case 'O':
+		o->output_path = arg;
+		break;
+	case 'p':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > 0x3fffffff)
+			return bad(err, len, "invalid --pid '%s'", arg);
+		o->pid = (__u32)v;
+		break;
+	case 'n':
+		if (!*arg || strlen(arg) >= PT_COMM_LEN)
+			return bad(err, len, "invalid --comm '%s' (1-15 bytes, as in /proc/PID/comm)", arg);
+		o->comm = arg;
+		break;
+	case 'd':
+		if (parse_duration(arg, &o->duration_ns) || !o->duration_ns)
+			return bad(err, len, "invalid --duration '%s' (e.g. 10s, 500ms)", arg);
+		break;
+	case OPT_MIN_HOLD:
+		if (parse_duration(arg, &o->min_hold_ns))
+			return bad(err, len, "invalid --min-hold '%s' (e.g. 300ms)", arg);
+		break;
+	case OPT_LINGER:
+		if (parse_duration(arg, &o->linger_ns))
+			return bad(err, len, "invalid --linger '%s' (e.g. 500ms)", arg);
+		break;
+	case OPT_NO_REFS:
+		o->refs = false;
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case OPT_RINGBUF:
+		if (parse_size(arg, &o->ringbuf_bytes) || o->ringbuf_bytes < 4096 ||
+		    (o->ringbuf_bytes & (o->ringbuf_bytes - 1)))
+			return bad(err, len, "invalid --ringbuf-size '%s' (power of two >= 4K)", arg);
+		break;
+	case OPT_BTF:
+		o->btf_path = arg;
+		break;
+	case OPT_PARTIAL:
+		o->allow_partial = true;
+		break;
+	case OPT_FACTS:
+		o->facts_path = arg;
+		break;
+	case OPT_DUMP_FACTS:
+		o->dump_facts = true;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	default:
+		return bad(err, len, "%s", "unknown option (see --help)");
+	}
+	return 0;
+}
+
+int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errlen)
+{
+	int c, first = 1;
+
+	memset(o, 0, sizeof(*o));
+	o->min_hold_ns = 300000000ULL;
+	o->linger_ns = 500000000ULL;
+	o->refs = true;
+	o->ringbuf_bytes = PT_RINGBUF_DEFAULT;
+	err[0] = '\0';
+
+	if (argc > 1 && argv[1][0] != '-') {
+		if (!strcmp(argv[1], "run"))
+			o->cmd = CMD_RUN;
+		else if (!strcmp(argv[1], "check"))
+			o->cmd = CMD_CHECK;
+		else if (strcmp(argv[1], "trace"))
+			return bad(err, errlen, "unknown command '%s' (trace, run, check)", argv[1]);
+		first = 2;
+	}
+	/* "+": stop at the first non-option, so that `run -- CMD -x` keeps -x for CMD */
+	optind = first;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+b:o:O:p:n:d:qvhV", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (c == 'V') {
+			printf("pintrace %s (event ABI %zu bytes)\n", PT_VERSION, sizeof(struct pt_event));
+			return 1;
+		}
+		if (c == '?' || c == ':') {
+			if (optopt)
+				snprintf(err, errlen, "option -%c: missing argument or unknown", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (parse_one(c, optarg, o, err, errlen))
+			return -EINVAL;
+	}
+	if (o->cmd == CMD_RUN) {
+		if (optind >= argc)
+			return bad(err, errlen, "%s", "run: no command given (pintrace run -- CMD [ARG...])");
+		o->argv = &argv[optind];
+		if (o->pid)
+			return bad(err, errlen, "%s", "run: -p makes no sense, the command is the filter");
+	} else if (optind < argc) {
+		return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
+	}
+	if (o->cmd != CMD_CHECK && (o->facts_path || o->dump_facts))
+		return bad(err, errlen, "%s", "--facts and --dump-facts belong to `pintrace check`");
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef PT_OPTS_H
+#define PT_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "plan.h"
+
+enum pt_cmd { CMD_TRACE, CMD_RUN, CMD_CHECK };
+enum out_fmt { OUT_TEXT, OUT_JSON };
+
+struct pt_opts {
+	enum pt_cmd cmd;
+	enum backend_mode mode;
+	enum out_fmt fmt;
+	const char *output_path;	/* -O: events and summary go here instead of stdout */
+	const char *btf_path;
+	const char *facts_path;		/* check: plan from a facts file instead of this kernel */
+	bool dump_facts;
+	__u32 pid;
+	const char *comm;
+	__u64 min_hold_ns;
+	__u64 duration_ns;		/* 0: until Ctrl-C (or the command exits) */
+	__u64 linger_ns;		/* run: wait this long for outstanding unpins after CMD exits */
+	bool refs;			/* report FOLL_GET references as events too */
+	bool quiet;			/* no event stream, summary only */
+	bool allow_partial;
+	int verbose;
+	size_t ringbuf_bytes;
+	char **argv;			/* run: the command */
+};
+
+/*
+ * Parse the command line. Returns 0 to go on, 1 when help/version was
+ * printed (exit 0), or -EINVAL with a message in err (exit EXIT_USAGE).
+ */
+int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errlen);
+
+#endif

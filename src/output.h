@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef PT_OUTPUT_H
+#define PT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include "facts.h"
+#include "foll.h"
+#include "opts.h"
+#include "pintable.h"
+#include "plan.h"
+
+#define PT_SCHEMA_VERSION 1
+
+/*
+ * One sink, two renderings: a fixed-width text stream or NDJSON. Every
+ * record is decoded once by the caller and rendered here; JSON records are
+ * built with json-c, which does the escaping, after strings from the kernel
+ * were made valid UTF-8.
+ */
+struct output {
+	FILE *f;
+	enum out_fmt fmt;
+	bool stream;			/* per-event records (not with --quiet) */
+	const struct foll_table *foll;
+	__u64 t0_ns;			/* bpf_ktime_get_ns() clock at start */
+	bool header_done;
+};
+
+void out_init(struct output *o, FILE *f, enum out_fmt fmt, bool stream,
+	      const struct foll_table *foll, __u64 t0_ns);
+void out_attach(struct output *o, const struct kernel_facts *kf, const struct plan *p,
+		const char *attach_summary);
+void out_grab(struct output *o, const struct pt_event *e);
+void out_unpin(struct output *o, const struct pt_event *e, const struct unpin_match *m);
+void out_call(struct output *o, const struct pt_event *e);
+void out_held(struct output *o, __u64 now_ns, __u64 folio, const struct pin_owner *ow, __u32 refs,
+	      __u64 age_ns);
+void out_warning(struct output *o, const char *what, const char *msg);
+
+/* Helpers shared with the summary renderer. */
+json_object *json_str_kernel(const char *s, size_t len);
+json_object *json_hex(__u64 v);
+void out_json_emit(struct output *o, json_object *obj);
+
+#endif

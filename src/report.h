@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef PT_REPORT_H
+#define PT_REPORT_H
+
+#include "output.h"
+#include "pintable.h"
+#include "session.h"
+#include "summary.h"
+
+/* Everything the exit summary reports, gathered by the tracer. */
+struct report {
+	const struct summary *sum;
+	struct pintable *table;
+	struct pintable_stats pts;
+	struct hook_counters hc[PT_HOOK__MAX];
+	const struct plan *plan;
+	bool vmstat_ok;
+	long long vm_acquired, vm_released;	/* deltas over the session */
+	bool filtered;				/* -p/-n/run: vmstat counts everyone */
+	__u64 now_ns;
+	__u64 elapsed_ns;
+	__u64 bad_records;			/* ring buffer records of the wrong size */
+	int exit_status;			/* run: CMD's exit status, else -1 */
+};
+
+/* Total of every kind of loss: any non-zero value makes results incomplete. */
+__u64 report_lost(const struct report *r);
+void report_print(struct output *o, const struct report *r);
+
+#endif

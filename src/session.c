@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Skeleton lifecycle: open -> configure .rodata -> enable the programs the
+ * plan chose (both backends of a hook in auto mode, so that an attach
+ * failure can fall back without reloading) -> load -> attach per hook.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <bpf/bpf.h>
+#include "pintrace.h"
+#include "pintrace.skel.h"
+#include "session.h"
+
+static const char *prefixes[][2] = {
+	[PT_BACKEND_FENTRY] = { "fentry_", "fexit_" },
+	[PT_BACKEND_KPROBE] = { "kprobe_", "kretprobe_" },
+};
+
+static struct bpf_program *prog_of(struct session *s, const struct hook_plan *hp,
+				   enum pt_backend b, int which)
+{
+	char name[96];
+
+	if (b == PT_BACKEND_TP)
+		return which ? NULL : bpf_object__find_program_by_name(s->skel->obj, hp->def->prog);
+	snprintf(name, sizeof(name), "%s%s", prefixes[b][which], hp->def->prog);
+	return bpf_object__find_program_by_name(s->skel->obj, name);
+}
+
+static int enable_programs(struct session *s, bool with_fentry)
+{
+	for (size_t i = 0; i < s->plan->n; i++) {
+		struct hook_plan *hp = &s->plan->hooks[i];
+
+		if (hp->state != PLAN_ATTACH)
+			continue;
+		for (int k = 0; k < hp->norder; k++) {
+			enum pt_backend b = hp->order[k];
+
+			if (b == PT_BACKEND_FENTRY && !with_fentry)
+				continue;
+			for (int w = 0; w < 2; w++) {
+				struct bpf_program *p = prog_of(s, hp, b, w);
+				int err;
+
+				if (!p)
+					continue;
+				bpf_program__set_autoload(p, true);
+				if (b != PT_BACKEND_FENTRY)
+					continue;
+				err = bpf_program__set_attach_target(p, 0, hp->sym);
+				if (err) {
+					snprintf(s->err, sizeof(s->err), "%s: cannot target %s: %s",
+						 bpf_program__name(p), hp->sym, strerror(-err));
+					return err;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int open_configure(struct session *s, const struct session_opts *o, bool with_fentry)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	int err;
+
+	s->skel = pintrace_bpf__open_opts(&oo);
+	if (!s->skel) {
+		err = -errno;
+		snprintf(s->err, sizeof(s->err), "cannot open BPF object: %s", strerror(-err));
+		return err;
+	}
+	s->skel->rodata->cfg = o->cfg;
+	err = bpf_map__set_max_entries(s->skel->maps.rb, o->ringbuf_bytes);
+	if (err) {
+		snprintf(s->err, sizeof(s->err), "ring buffer size %zu: %s", o->ringbuf_bytes,
+			 strerror(-err));
+		return err;
+	}
+	return enable_programs(s, with_fentry);
+}
+
+static int attach_one(struct session *s, struct hook_plan *hp, enum pt_backend b)
+{
+	struct bpf_link **l = s->links[hp->def->id];
+	int err = 0;
+
+	for (int w = 0; w < 2; w++) {
+		struct bpf_program *p = prog_of(s, hp, b, w);
+
+		if (!p)
+			continue;
+		if (b == PT_BACKEND_KPROBE) {
+			LIBBPF_OPTS(bpf_kprobe_opts, ko, .retprobe = w == 1);
+			l[w] = bpf_program__attach_kprobe_opts(p, hp->sym, &ko);
+		} else {
+			l[w] = bpf_program__attach(p);
+		}
+		if (!l[w]) {
+			err = -errno;
+			snprintf(hp->attach_err, sizeof(hp->attach_err), "%s attach: %s",
+				 backend_name(b), strerror(-err));
+			break;
+		}
+	}
+	if (err) {
+		for (int w = 0; w < 2; w++) {
+			bpf_link__destroy(l[w]);
+			l[w] = NULL;
+		}
+		return err;
+	}
+	hp->attached = b;
+	hp->attach_err[0] = '\0';
+	return 0;
+}
+
+static void attach_all(struct session *s, bool with_fentry)
+{
+	for (size_t i = 0; i < s->plan->n; i++) {
+		struct hook_plan *hp = &s->plan->hooks[i];
+
+		if (hp->state != PLAN_ATTACH)
+			continue;
+		for (int k = 0; k < hp->norder && !hp->attached; k++) {
+			if (hp->order[k] == PT_BACKEND_FENTRY && !with_fentry)
+				continue;
+			attach_one(s, hp, hp->order[k]);
+		}
+	}
+}
+
+static bool plan_has_fentry(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->hooks[i].state == PLAN_ATTACH && p->hooks[i].order[0] == PT_BACKEND_FENTRY)
+			return true;
+	return false;
+}
+
+int session_start(struct session *s, struct plan *plan, const struct session_opts *o)
+{
+	bool with_fentry = true;
+	char why[256];
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->plan = plan;
+	err = open_configure(s, o, with_fentry);
+	if (!err)
+		err = pintrace_bpf__load(s->skel);
+	if (err && plan->mode == MODE_AUTO && plan_has_fentry(plan)) {
+		/*
+		 * One fentry program the verifier or the kernel refuses fails the
+		 * whole object: in auto mode, retry with kprobes only.
+		 */
+		fprintf(stderr, "pintrace: loading fentry programs failed (%s); using kprobes\n",
+			strerror(-err));
+		pintrace_bpf__destroy(s->skel);
+		s->skel = NULL;
+		with_fentry = false;
+		err = open_configure(s, o, with_fentry);
+		if (!err)
+			err = pintrace_bpf__load(s->skel);
+	}
+	if (err) {
+		if (!s->err[0])
+			snprintf(s->err, sizeof(s->err), "loading BPF programs failed: %s "
+				 "(run with -v for the verifier log)", strerror(-err));
+		return err;
+	}
+	attach_all(s, with_fentry);
+	if (!o->allow_partial && plan_coverage(plan, true, why, sizeof(why))) {
+		snprintf(s->err, sizeof(s->err), "%s", why);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+void session_stop(struct session *s)
+{
+	for (int i = 0; i < PT_HOOK__MAX; i++)
+		for (int w = 0; w < 2; w++) {
+			bpf_link__destroy(s->links[i][w]);
+			s->links[i][w] = NULL;
+		}
+	pintrace_bpf__destroy(s->skel);
+	s->skel = NULL;
+}
+
+int session_rb_fd(const struct session *s)
+{
+	return bpf_map__fd(s->skel->maps.rb);
+}
+
+int session_add_tgid(struct session *s, __u32 tgid)
+{
+	__u8 one = 1;
+
+	return bpf_map__update_elem(s->skel->maps.traced_tgids, &tgid, sizeof(tgid), &one,
+				    sizeof(one), BPF_ANY);
+}
+
+static void add_prog_info(struct bpf_program *p, struct hook_counters *c)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = p ? bpf_program__fd(p) : -1;
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	c->recursion_misses += info.recursion_misses;
+	c->run_cnt += info.run_cnt;
+	c->run_time_ns += info.run_time_ns;
+}
+
+int session_counters(const struct session *s, struct hook_counters out[PT_HOOK__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pt_hook_stats *v;
+
+	if (ncpu <= 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out) * PT_HOOK__MAX);
+	for (__u32 h = 0; h < PT_HOOK__MAX; h++) {
+		if (bpf_map__lookup_elem(s->skel->maps.stats, &h, sizeof(h), v,
+					 sizeof(*v) * ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			out[h].s.hits += v[c].hits;
+			out[h].s.events += v[c].events;
+			out[h].s.rb_drops += v[c].rb_drops;
+			out[h].s.map_full += v[c].map_full;
+			out[h].s.stale += v[c].stale;
+			out[h].s.untracked += v[c].untracked;
+		}
+	}
+	free(v);
+	for (size_t i = 0; i < s->plan->n; i++) {
+		struct hook_plan *hp = &s->plan->hooks[i];
+
+		if (!hp->attached)
+			continue;
+		for (int w = 0; w < 2; w++)
+			add_prog_info(prog_of((struct session *)s, hp, hp->attached, w),
+				      &out[hp->def->id]);
+	}
+	return 0;
+}
+
+void session_attach_summary(const struct session *s, char *buf, size_t len)
+{
+	int n[4] = {}, absent = 0, failed = 0;
+
+	for (size_t i = 0; i < s->plan->n; i++) {
+		const struct hook_plan *hp = &s->plan->hooks[i];
+
+		if (hp->attached)
+			n[hp->attached]++;
+		else if (hp->state == PLAN_ABSENT)
+			absent++;
+		else if (hp->state != PLAN_SKIPPED)
+			failed++;
+	}
+	snprintf(buf, len, "fentry %d, kprobe %d, tp_btf %d; not in this kernel %d; failed %d",
+		 n[PT_BACKEND_FENTRY], n[PT_BACKEND_KPROBE], n[PT_BACKEND_TP], absent, failed);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef PT_SESSION_H
+#define PT_SESSION_H
+
+#include <stdbool.h>
+#include <bpf/libbpf.h>
+#include "pintrace.h"
+#include "plan.h"
+
+struct pintrace_bpf;
+
+struct session_opts {
+	const char *btf_path;		/* NULL: the running kernel's */
+	struct pt_cfg cfg;
+	size_t ringbuf_bytes;
+	bool allow_partial;		/* attach even when a grab/unpin hook is missing */
+};
+
+/* Per-hook loss and activity counters, summed over CPUs and programs. */
+struct hook_counters {
+	struct pt_hook_stats s;
+	__u64 recursion_misses;		/* from bpf_prog_info, all programs of the hook */
+	__u64 run_cnt, run_time_ns;	/* only with kernel.bpf_stats_enabled */
+};
+
+struct session {
+	struct pintrace_bpf *skel;
+	struct plan *plan;
+	struct bpf_link *links[PT_HOOK__MAX][2];
+	char err[256];			/* what failed, for the user */
+};
+
+/*
+ * Open, configure, load and attach according to the plan (falling back per
+ * hook to the next backend of its order). On failure s->err says why.
+ * Returns 0, -ENOTSUP (coverage gap), or another -errno.
+ */
+int session_start(struct session *s, struct plan *plan, const struct session_opts *o);
+void session_stop(struct session *s);
+int session_rb_fd(const struct session *s);
+int session_add_tgid(struct session *s, __u32 tgid);
+int session_counters(const struct session *s, struct hook_counters out[PT_HOOK__MAX]);
+/* Attach summary: "fentry 14, kprobe 2, tp_btf 2; absent 9" */
+void session_attach_summary(const struct session *s, char *buf, size_t len);
+
+#endif

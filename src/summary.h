@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Aggregation for the exit summary. Nothing here prints: the output code
+ * walks the data with the accessors below and maps hook ids to names.
+ *
+ * Attribution: a grab or a matched unpin is counted under the owner's API
+ * key, the outermost GUP API hook (pt_event.api) or, when the pin was taken
+ * outside any traced API (e.g. folio_add_pin from io_uring), the chokepoint
+ * hook itself. A call result is counted under the hook that returned.
+ * Matched unpins are counted for the process that took the pin, not for the
+ * task that dropped it (often a kworker); preexisting unpins have no owner
+ * and only appear in the totals.
+ */
+#ifndef PINTRACE_SUMMARY_H
+#define PINTRACE_SUMMARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pintrace.h"
+#include "hist.h"
+#include "pintable.h"
+
+#define SUMMARY_MAX_PROCS	4096
+#define SUMMARY_API_KEYS	256	/* every __u8 hook id: no range checks */
+
+struct summary_api {
+	__u64 pin_grabs;		/* grab events with PT_F_PIN */
+	__u64 pin_refs;			/* pins taken (sum of refs) */
+	__u64 longterm_pin_refs;	/* of which PT_F_LONGTERM */
+	__u64 get_grabs;		/* grab events with PT_F_GET */
+	__u64 get_refs;			/* FOLL_GET references taken */
+	__u64 unpin_refs[PIN_CLASS__MAX]; /* matched unpins by class */
+	__u64 calls;			/* API calls that returned */
+	__u64 call_failures;		/* ret < 0 */
+	__u64 call_short;		/* 0 <= ret < nr_req */
+	__u64 pages_req;		/* sum of nr_req */
+	__u64 pages_ret;		/* sum of ret > 0 */
+};
+
+struct summary_proc {
+	__u32 pid;
+	char  comm[PT_COMM_LEN];	/* latest seen: exec changes it */
+	__u64 pin_grabs;
+	__u64 pin_refs;
+	__u64 get_grabs;
+	__u64 get_refs;
+	__u64 unpin_refs[PIN_CLASS__MAX]; /* of this process's pins, by class */
+	__u64 calls;
+	__u64 call_failures;
+};
+
+struct summary_totals {
+	__u64 grabs;
+	__u64 pin_refs;
+	__u64 get_refs;
+	__u64 unflagged_grabs;		/* neither PT_F_PIN nor PT_F_GET */
+	__u64 unpin_refs[PIN_CLASS__MAX]; /* matched unpins by class */
+	__u64 preexisting_refs;		/* unpins of pins taken before tracing */
+	__u64 calls;
+	__u64 call_failures;
+	__u64 call_short;
+};
+
+struct summary_proc_slot;
+
+struct summary {
+	struct summary_api api[SUMMARY_API_KEYS];
+	struct summary_totals tot;
+	struct log2_hist hold[PIN_CLASS__MAX];	/* hold time by class */
+	struct log2_hist call_dur;		/* API call durations */
+	/* per-process table: open addressing keyed by pid, never shrinks */
+	struct summary_proc_slot *procs;
+	size_t proc_mask;		/* slot count - 1; slots >= 2 * max_procs */
+	size_t nr_procs;
+	size_t max_procs;
+	/* everything about processes beyond max_procs lands here */
+	struct summary_proc other;
+	__u64 other_events;		/* events folded into other */
+};
+
+int summary_init(struct summary *s);
+void summary_free(struct summary *s);
+
+void summary_grab(struct summary *s, const struct pt_event *e);
+void summary_unpin_match(struct summary *s, const struct unpin_match *m);
+void summary_call(struct summary *s, const struct pt_event *e);
+
+typedef void (*summary_api_fn)(__u8 key, const struct summary_api *a,
+			       void *ctx);
+typedef void (*summary_proc_fn)(const struct summary_proc *p, void *ctx);
+
+/* API keys with any activity, in id order. */
+void summary_foreach_api(const struct summary *s, summary_api_fn cb,
+			 void *ctx);
+/*
+ * Processes by pin_refs descending (then get_refs descending, then pid).
+ * The overflow bucket is not included: see summary_proc_other(). Returns
+ * 0 or -ENOMEM (it sorts a temporary array).
+ */
+int summary_foreach_proc(const struct summary *s, summary_proc_fn cb,
+			 void *ctx);
+/*
+ * The overflow bucket (pid 0, comm "other") or NULL when no process
+ * overflowed; @nr_events (may be NULL) gets the number of events it took.
+ * Callers must report it: it is the part of the per-process view missing.
+ */
+const struct summary_proc *summary_proc_other(const struct summary *s,
+					      __u64 *nr_events);
+size_t summary_nr_procs(const struct summary *s);
+const struct log2_hist *summary_hold_hist(const struct summary *s,
+					  enum pin_class cls);
+const struct log2_hist *summary_call_hist(const struct summary *s);
+const struct summary_totals *summary_totals(const struct summary *s);
+
+#endif /* PINTRACE_SUMMARY_H */

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The tracing session: attach, stream ring-buffer records through the pin
+ * table and the summary into the output, then report. All state lives in
+ * struct tracer, handed to libbpf's callback as its context.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "child.h"
+#include "output.h"
+#include "pintable.h"
+#include "report.h"
+#include "session.h"
+#include "summary.h"
+#include "trace.h"
+#include "util.h"
+#include "vmstat.h"
+
+#define POLL_MS 100
+
+struct tracer {
+	const struct pt_opts *o;
+	struct session sess;
+	struct output out;
+	struct pintable *table;
+	struct summary sum;
+	__u64 bad_records;
+	const struct pt_event *cur;	/* event being matched, for the unpin callback */
+};
+
+/* The only process-wide state: set from signal handlers, read by the loop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void on_match(const struct unpin_match *m, void *ctx)
+{
+	struct tracer *t = ctx;
+
+	summary_unpin_match(&t->sum, m);
+	out_unpin(&t->out, t->cur, m);
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct tracer *t = ctx;
+	const struct pt_event *e = data;
+	struct pin_owner ow;
+
+	if (len < sizeof(*e)) {
+		t->bad_records++;
+		return 0;
+	}
+	switch (e->type) {
+	case PT_EV_GRAB:
+		summary_grab(&t->sum, e);
+		if (e->pt_flags & PT_F_PIN) {
+			memset(&ow, 0, sizeof(ow));
+			ow.pid = e->pid;
+			ow.tid = e->tid;
+			memcpy(ow.comm, e->comm, sizeof(ow.comm));
+			ow.api = e->api;
+			ow.hook = e->hook;
+			ow.pt_flags = e->pt_flags;
+			ow.gup_flags = e->gup_flags;
+			pintable_pin(t->table, e->folio, e->refs, &ow, e->ts_ns);
+		}
+		out_grab(&t->out, e);
+		break;
+	case PT_EV_UNPIN:
+		t->cur = e;
+		pintable_unpin(t->table, e->folio, e->refs, e->pid, e->ts_ns, on_match, t);
+		t->cur = NULL;
+		break;
+	case PT_EV_CALL:
+		summary_call(&t->sum, e);
+		out_call(&t->out, e);
+		break;
+	default:
+		t->bad_records++;
+	}
+	return 0;
+}
+
+static void on_held(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
+		    __u64 age, void *ctx)
+{
+	struct tracer *t = ctx;
+
+	out_held(&t->out, t0 + age, folio, ow, refs, age);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static struct pt_cfg make_cfg(const struct pt_opts *o, const struct foll_table *foll)
+{
+	struct pt_cfg c = {
+		.foll_write = foll->write,
+		.foll_get = foll->get,
+		.foll_pin = foll->pin,
+		.foll_longterm = foll->longterm,
+		.filter_tgid = o->pid,
+		.filter_tree = o->cmd == CMD_RUN,
+		.trace_refs = o->refs,
+	};
+
+	if (o->comm) {
+		c.filter_comm = 1;
+		strncpy(c.comm, o->comm, sizeof(c.comm) - 1);
+	}
+	return c;
+}
+
+/* Poll until stop; in run mode until the command exits and its pins drop. */
+static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c, __u64 start)
+{
+	const struct pt_opts *o = t->o;
+	__u64 exited_at = 0;
+	int err = 0;
+
+	for (;;) {
+		struct pintable_stats st;
+		__u64 now;
+
+		err = ring_buffer__poll(rb, POLL_MS);
+		if (err == -EINTR)
+			err = 0;
+		if (err < 0)
+			break;
+		now = now_mono_ns();
+		pintable_scan_held(t->table, now, on_held, t);
+		fflush(t->out.f);
+		if (o->duration_ns && now - start >= o->duration_ns) {
+			if (c)
+				child_kill(c, SIGTERM);	/* then wait for it below */
+			else
+				break;
+		}
+		if (!c) {
+			if (stop_signal)
+				break;
+			continue;
+		}
+		/* run: Ctrl-C goes to the command too; we stop once it is gone */
+		if (!exited_at && child_poll(c))
+			exited_at = now;
+		if (!exited_at)
+			continue;
+		pintable_get_stats(t->table, &st);
+		/* let asynchronous teardown (io_uring, bio completion) drop its pins */
+		if (!st.outstanding_refs || now - exited_at >= o->linger_ns || stop_signal == SIGTERM)
+			break;
+	}
+	ring_buffer__consume(rb);
+	return err < 0 ? err : 0;
+}
+
+static int setup_child(struct tracer *t, struct child *c)
+{
+	int err = session_add_tgid(&t->sess, c->pid);
+
+	if (err) {
+		fprintf(stderr, "pintrace: cannot trace the command: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
+	       const struct foll_table *foll, struct plan *plan)
+{
+	struct session_opts so = {
+		.btf_path = o->btf_path, .ringbuf_bytes = o->ringbuf_bytes,
+		.allow_partial = o->allow_partial,
+	};
+	struct pintable_opts po = { .min_hold_ns = o->min_hold_ns };
+	struct tracer t = { .o = o };
+	struct report r = { .exit_status = -1 };
+	struct vmstat_pins vm0, vm1;
+	struct ring_buffer *rb = NULL;
+	struct child c = { .pid = -1 }, *cp = NULL;
+	int ret = EXIT_RUNTIME, err;
+	char summary[160];
+	FILE *f = stdout;
+	__u64 start;
+
+	libbpf_set_print(o->verbose > 1 ? libbpf_print : libbpf_quiet);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (o->output_path && !(f = fopen(o->output_path, "w"))) {
+		fprintf(stderr, "pintrace: cannot write %s: %s\n", o->output_path, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	t.table = pintable_new(&po);
+	if (!t.table || summary_init(&t.sum)) {
+		fprintf(stderr, "pintrace: out of memory\n");
+		goto out;
+	}
+	so.cfg = make_cfg(o, foll);
+	if (o->cmd == CMD_RUN) {
+		err = child_spawn(&c, o->argv);
+		if (err) {
+			fprintf(stderr, "pintrace: cannot start %s: %s\n", o->argv[0], strerror(-err));
+			goto out;
+		}
+		cp = &c;
+	}
+	err = session_start(&t.sess, plan, &so);
+	if (err) {
+		fprintf(stderr, "pintrace: %s\n", t.sess.err);
+		ret = err == -ENOTSUP ? EXIT_UNSUPPORTED : EXIT_RUNTIME;
+		goto out;
+	}
+	if (cp && setup_child(&t, cp))
+		goto out;
+	rb = ring_buffer__new(session_rb_fd(&t.sess), on_record, &t, NULL);
+	if (!rb) {
+		fprintf(stderr, "pintrace: ring buffer: %s\n", strerror(errno));
+		goto out;
+	}
+	session_attach_summary(&t.sess, summary, sizeof(summary));
+	start = now_mono_ns();
+	out_init(&t.out, f, o->fmt, !o->quiet, foll, start);
+	out_attach(&t.out, kf, plan, summary);
+	vmstat_read_pins(&vm0);
+	if (cp) {
+		err = child_release(cp);
+		if (err) {
+			fprintf(stderr, "pintrace: cannot run %s: %s\n", o->argv[0], strerror(-err));
+			ret = err == -ENOENT ? 127 : 126;
+			goto out;
+		}
+	} else if (o->fmt == OUT_TEXT) {
+		fprintf(stderr, "pintrace: tracing%s; Ctrl-C to stop\n",
+			o->duration_ns ? " for the given duration" : "");
+	}
+	err = event_loop(&t, rb, cp, start);
+	vmstat_read_pins(&vm1);
+	if (err)
+		fprintf(stderr, "pintrace: polling the ring buffer: %s\n", strerror(-err));
+
+	r.sum = &t.sum;
+	r.table = t.table;
+	pintable_get_stats(t.table, &r.pts);
+	session_counters(&t.sess, r.hc);
+	r.plan = plan;
+	r.vmstat_ok = vm0.ok && vm1.ok;
+	r.vm_acquired = vm1.acquired - vm0.acquired;
+	r.vm_released = vm1.released - vm0.released;
+	r.filtered = so.cfg.filter_tgid || so.cfg.filter_tree || so.cfg.filter_comm;
+	r.now_ns = now_mono_ns();
+	r.elapsed_ns = r.now_ns - start;
+	r.bad_records = t.bad_records;
+	if (cp) {
+		if (!child_poll(cp)) {
+			child_kill(cp, SIGKILL);
+			while (!child_poll(cp))
+				usleep(1000);
+		}
+		r.exit_status = child_exit_code(cp);
+	}
+	report_print(&t.out, &r);
+	ret = err ? EXIT_RUNTIME : cp ? r.exit_status : EXIT_OK;
+out:
+	if (cp && !c.reaped) {
+		child_kill(cp, SIGKILL);
+		if (c.gate_fd > 0)
+			close(c.gate_fd);
+		while (!child_poll(cp))
+			usleep(1000);
+	}
+	ring_buffer__free(rb);
+	session_stop(&t.sess);
+	summary_free(&t.sum);
+	pintable_free(t.table);
+	if (f != stdout)
+		fclose(f);
+	else
+		fflush(stdout);
+	return ret;
+}

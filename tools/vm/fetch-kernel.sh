@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Download and unpack a Debian amd64 kernel package for the VM test bed.
+#
+#   tools/vm/fetch-kernel.sh [--refresh] 6.1|6.12
+#
+# Result: $PINTRACE_CACHE/kernels/<VER>/{vmlinuz,config,System.map,modules/,kver,package}
+# (PINTRACE_CACHE defaults to ~/.cache/pintrace). With the cache present the
+# script touches no network; --refresh re-resolves the metapackage and
+# replaces the kernel only if Debian published a newer one.
+#
+# apt runs with a private configuration under $CACHE/apt/<VER>/ so that the
+# system's sources, lists and package state are never read or changed.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	echo "usage: ${0##*/} [--refresh] 6.1|6.12" >&2
+	exit 2
+}
+
+refresh=0
+ver=
+while (($#)); do
+	case "$1" in
+	--refresh) refresh=1 ;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*) [[ -z $ver ]] || usage; ver=$1 ;;
+	esac
+	shift
+done
+[[ -n $ver ]] || usage
+check_ver "$ver"
+
+kdir=$(kernel_dir "$ver")
+if ((!refresh)) && kernel_ready "$ver"; then
+	echo "kernel $ver: $(cat "$kdir/package") (uname -r $(cat "$kdir/kver")), cached in $kdir"
+	exit 0
+fi
+
+need_cmd apt-get apt-cache dpkg-deb flock
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[[ -r $keyring ]] || die "$keyring missing (install debian-archive-keyring)"
+
+# Reuse the mirror the machine already uses: on restricted networks it is
+# often the only Debian host that is reachable.
+find_uri() { # $1: path suffix, e.g. debian or debian-security
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[[ -r $f ]] || continue
+		grep -hoE "https?://[^ ]+/$1/?( |$)" "$f" 2>/dev/null | tr -d ' ' | sed 's:/*$::'
+	done | head -n1
+}
+mirror=${PINTRACE_DEBIAN_MIRROR:-$(find_uri debian)}
+mirror=${mirror:-http://deb.debian.org/debian}
+security=${PINTRACE_DEBIAN_SECURITY:-$(find_uri debian-security)}
+security=${security:-${mirror%/debian}/debian-security}
+
+# 6.1 is bookworm's own kernel (security updates carry the newest ABI).
+# 6.12 is trixie's kernel: bookworm-backports ships 6.12 too, but it lags
+# behind and is not what a Debian 13 machine runs.
+case "$ver" in
+6.1) suites=("$mirror bookworm" "$mirror bookworm-updates" "$security bookworm-security") ;;
+6.12) suites=("$mirror trixie" "$mirror trixie-updates" "$security trixie-security") ;;
+esac
+
+adir=$CACHE/apt/$ver
+mkdir -p "$adir/sources.list.d" "$adir/preferences.d" "$adir/state/lists/partial" \
+	"$adir/cache/archives/partial" "$CACHE/kernels"
+
+# Two concurrent fetches of the same version would race on the apt dirs and
+# on the final rename.
+exec 9>"$CACHE/kernels/.$ver.lock"
+flock 9
+if ((!refresh)) && kernel_ready "$ver"; then
+	echo "kernel $ver: $(cat "$kdir/package") (uname -r $(cat "$kdir/kver")), cached in $kdir"
+	exit 0
+fi
+
+: >"$adir/sources.list"
+for s in "${suites[@]}"; do
+	echo "deb [signed-by=$keyring] ${s% *} ${s#* } main" >>"$adir/sources.list"
+done
+: >>"$adir/status"
+apt_opts=(
+	-o "Dir::Etc::sourcelist=$adir/sources.list"
+	-o "Dir::Etc::sourceparts=$adir/sources.list.d"
+	-o "Dir::Etc::preferences=$adir/preferences"
+	-o "Dir::Etc::preferencesparts=$adir/preferences.d"
+	-o "Dir::State=$adir/state"
+	-o "Dir::State::status=$adir/status"
+	-o "Dir::Cache=$adir/cache"
+	-o "APT::Architecture=amd64"
+	-o "APT::Architectures::=amd64"
+	-o "Acquire::Languages=none"
+	# /root is not readable by the _apt sandbox user; the private dirs are ours.
+	-o "APT::Sandbox::User=$(id -un)"
+)
+
+log "updating private apt lists for $ver (${suites[*]})"
+apt-get "${apt_opts[@]}" -qq update >"$adir/update.log" 2>&1 ||
+	die "apt-get update failed; see $adir/update.log"
+if grep -qE '^(W|E):' "$adir/update.log"; then
+	grep -E '^(W|E):' "$adir/update.log" >&2
+fi
+
+meta_ver=$(apt-cache "${apt_opts[@]}" policy linux-image-amd64 | awk '/Candidate:/ {print $2}')
+[[ -n $meta_ver && $meta_ver != "(none)" ]] || die "linux-image-amd64 not found in ${suites[*]}"
+# The metapackage depends on exactly one ABI-versioned image package.
+dep=$(apt-cache "${apt_opts[@]}" show "linux-image-amd64=$meta_ver" |
+	sed -n 's/^Depends: //p' | head -n1 | tr ',' '\n' | grep -oE 'linux-image-[^ ]+' | head -n1)
+[[ -n $dep ]] || die "cannot resolve the image package behind linux-image-amd64 $meta_ver"
+pkg_ver=$(apt-cache "${apt_opts[@]}" policy "$dep" | awk '/Candidate:/ {print $2}')
+[[ $pkg_ver == "$ver".* ]] || die "$dep $pkg_ver is not a $ver kernel"
+
+if [[ -s $kdir/package && $(cat "$kdir/package") == "${dep}_$pkg_ver" ]] && kernel_ready "$ver"; then
+	echo "kernel $ver: ${dep}_$pkg_ver (uname -r $(cat "$kdir/kver")), already current in $kdir"
+	exit 0
+fi
+
+stage=$(mktemp -d "$CACHE/kernels/.stage-$ver.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+log "downloading $dep $pkg_ver"
+(cd "$stage" && apt-get "${apt_opts[@]}" -qq download "$dep=$pkg_ver") ||
+	die "apt-get download $dep=$pkg_ver failed"
+deb=$(echo "$stage"/*.deb)
+[[ -f $deb ]] || die "no .deb downloaded for $dep"
+
+log "extracting $(basename "$deb")"
+dpkg-deb -x "$deb" "$stage/root"
+rm -f "$deb"
+# trixie packages ship modules under usr/lib (merged /usr), bookworm under lib.
+moddir=$stage/root/lib/modules
+[[ -d $moddir ]] || moddir=$stage/root/usr/lib/modules
+mapfile -t kvers < <(ls "$moddir" 2>/dev/null)
+((${#kvers[@]} == 1)) || die "expected one lib/modules/<kver> in $dep, found: ${kvers[*]:-none}"
+kver=${kvers[0]}
+
+out=$stage/kernel
+mkdir -p "$out"
+cp "$stage/root/boot/vmlinuz-$kver" "$out/vmlinuz"
+cp "$stage/root/boot/config-$kver" "$out/config"
+# Debian's System.map is a stub pointing at the -dbg package; keep it anyway.
+[[ -f $stage/root/boot/System.map-$kver ]] && cp "$stage/root/boot/System.map-$kver" "$out/System.map"
+mv "$moddir/$kver" "$out/modules"
+echo "${dep}_$pkg_ver" >"$out/package"
+echo "$kver" >"$out/kver"
+
+# Swap in atomically so a concurrent run.sh never sees a half-written kernel.
+if [[ -e $kdir ]]; then
+	mv "$kdir" "$stage/old"
+fi
+mv "$out" "$kdir"
+echo "kernel $ver: ${dep}_$pkg_ver (uname -r $kver), installed in $kdir"

@@ -1,0 +1,68 @@
+# Shared helpers for the tools/vm scripts. Sourced, never executed.
+# shellcheck shell=bash
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${PINTRACE_CACHE:-$HOME/.cache/pintrace}
+
+die() {
+	echo "${0##*/}: error: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "${0##*/}: $*" >&2
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			die "'$c' not found; install the packages listed in $VM_DIR/DEPS"
+	done
+}
+
+# Only the two kernel lines the project tests against are supported; the
+# apt suites for each are chosen in fetch-kernel.sh.
+check_ver() {
+	case "$1" in
+	6.1 | 6.12) ;;
+	*) die "unsupported kernel version '$1' (expected 6.1 or 6.12)" ;;
+	esac
+}
+
+kernel_dir() {
+	echo "$CACHE/kernels/$1"
+}
+
+# A kernel is usable once its kver file exists: fetch-kernel.sh writes it
+# last, after everything else is in place.
+kernel_ready() {
+	local d
+	d=$(kernel_dir "$1")
+	[[ -s $d/kver && -s $d/vmlinuz && -d $d/modules ]]
+}
+
+# Print the path of an uncompressed vmlinux ELF for PVH boots, unpacking it
+# from the bzImage on first use. Under TCG the bzImage's own decompressor is
+# slow (about 2 s for the xz-packed 6.1 image).
+ensure_vmlinux() {
+	local d tmp off magic
+	d=$(kernel_dir "$1")
+	if [[ ! -s $d/vmlinux ]]; then
+		grep -q '^CONFIG_PVH=y' "$d/config" || die "kernel $1 lacks CONFIG_PVH; use --boot bzimage"
+		tmp=$(mktemp "$d/.vmlinux.XXXXXX")
+		# Magic numbers (NUL bytes dropped: bash strings cannot hold them).
+		for magic in xz:$'\xfd7zXZ' zstd:$'\x28\xb5\x2f\xfd' gzip:$'\x1f\x8b\x08'; do
+			for off in $(LC_ALL=C grep -abo "${magic#*:}" "$d/vmlinuz" | cut -d: -f1); do
+				# Trailing bytes after the stream make the decompressors
+				# complain; what matters is that a whole ELF came out.
+				tail -c +"$((off + 1))" "$d/vmlinuz" | "${magic%%:*}" -dc >"$tmp" 2>/dev/null || true
+				[[ $(head -c4 "$tmp") == $'\x7fELF' ]] && break 2
+			done
+		done
+		[[ $(head -c4 "$tmp") == $'\x7fELF' ]] || { rm -f "$tmp"; die "cannot unpack vmlinux from $d/vmlinuz"; }
+		chmod 644 "$tmp"
+		mv -f "$tmp" "$d/vmlinux"
+	fi
+	echo "$d/vmlinux"
+}

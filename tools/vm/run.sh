@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Boot a Debian kernel under QEMU (TCG) with a busybox initramfs, run a guest
+# script as root, and bring its /out back through a checksummed channel.
+# See tools/vm/README.md for options and the frame format.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	cat >&2 <<'EOF'
+usage: tools/vm/run.sh --kernel 6.1|6.12 --script GUEST.sh --out DIR
+         [--add HOST_PATH[:GUEST_PATH]]... [--modules "brd veth ..."]...
+         [--modparam NAME="p1=v1 p2=v2"]... [--append "kernel args"]
+         [--mem MiB] [--smp N] [--timeout SECONDS] [--cpu MODEL]
+         [--boot bzimage|pvh] [--quiet]
+Exit status: the guest script's, or 125 when the VM itself failed.
+EOF
+	exit 2
+}
+
+ver= script= outdir= append= mem=1024 smp=2 timeout=300 quiet=0
+cpu=${PINTRACE_QEMU_CPU:-max} boot=${PINTRACE_VM_BOOT:-bzimage}
+adds=() modules=() modparams=()
+while (($#)); do
+	case "$1" in
+	--kernel | --script | --out | --add | --modules | --modparam | --append | --mem | --smp | --timeout | --cpu | --boot)
+		(($# >= 2)) || die "$1 needs an argument"
+		case "$1" in
+		--kernel) ver=$2 ;;
+		--script) script=$2 ;;
+		--out) outdir=$2 ;;
+		--add) adds+=("$2") ;;
+		--modules) read -ra m <<<"$2" && modules+=("${m[@]}") ;;
+		--modparam) modparams+=("$2") ;;
+		--append) append+=" $2" ;;
+		--mem) mem=$2 ;;
+		--smp) smp=$2 ;;
+		--timeout) timeout=$2 ;;
+		--cpu) cpu=$2 ;;
+		--boot) boot=$2 ;;
+		esac
+		shift 2
+		;;
+	--quiet) quiet=1 && shift ;;
+	-h | --help) usage ;;
+	*) echo "unknown argument: $1" >&2 && usage ;;
+	esac
+done
+[[ -n $ver && -n $script && -n $outdir ]] || usage
+check_ver "$ver"
+[[ -f $script ]] || die "guest script '$script' not found"
+for n in "$mem" "$smp" "$timeout"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "'$n' is not a positive integer"
+done
+[[ $boot == bzimage || $boot == pvh ]] || die "--boot must be bzimage or pvh"
+need_cmd qemu-system-x86_64 cpio sha256sum tar timeout
+
+# fetch-kernel.sh is a no-op when the kernel is cached.
+kernel_ready "$ver" || "$VM_DIR/fetch-kernel.sh" "$ver" >&2
+kdir=$(kernel_dir "$ver")
+# bzimage is how real machines boot (KASLR included); pvh starts the
+# uncompressed ELF directly, skipping the slow emulated decompressor, but
+# the kernel then runs unrandomised at its link address.
+image=$kdir/vmlinuz
+[[ $boot == bzimage ]] || image=$(ensure_vmlinux "$ver")
+base=$("$VM_DIR/initramfs.sh" "$ver" ${modules[@]+"${modules[@]}"})
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pintrace-vm.XXXXXX")
+qpid=
+cleanup() {
+	[[ -z $qpid ]] || kill "$qpid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Per-run layer: the script, --add files and settings. It is unpacked over
+# the cached base, so it may also replace files there.
+r=$work/run
+mkdir -p "$r/guest" "$r/etc/pintrace"
+cp "$script" "$r/guest/script.sh"
+for a in ${adds[@]+"${adds[@]}"}; do
+	if [[ $a == *:/* ]]; then
+		src=${a%%:/*} dst=/${a#*:/}
+	else
+		src=$a dst=/bin/$(basename "$a")
+	fi
+	[[ -e $src ]] || die "--add: '$src' does not exist"
+	mkdir -p "$r$(dirname "$dst")"
+	cp -a "$src" "$r$dst"
+done
+for p in ${modparams[@]+"${modparams[@]}"}; do
+	[[ $p == ?*=* ]] || die "--modparam expects NAME=\"params\", got '$p'"
+	name=${p%%=*}
+	echo "${p#*=}" >"$r/etc/pintrace/modparam.${name//-/_}"
+done
+# Hold back time at the end so a slow script still gets its /out home:
+# the channel moves roughly 1 MB/s under TCG.
+reserve=$((timeout >= 120 ? 30 : timeout / 4))
+printf 'PT_TIMEOUT=%s\nPT_RESERVE=%s\n' "$timeout" "$reserve" >"$r/etc/pintrace/run.conf"
+(cd "$r" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$work/run.cpio"
+cat "$base" "$work/run.cpio" >"$work/initrd.cpio"
+
+# 'max' under TCG enables LA57; no5lvl keeps the guest on 4-level paging,
+# which is what real machines run and is cheaper to emulate.
+cmdline="console=ttyS0 panic=-1 quiet no5lvl${append}"
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+console=$outdir/console.log
+result=$work/result.bin
+: >"$result"
+
+qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu "$cpu" -smp "$smp" -m "$mem"
+	-nodefaults -no-user-config -display none -monitor none -no-reboot
+	-kernel "$image" -initrd "$work/initrd.cpio" -append "$cmdline"
+	-chardev "file,id=con,path=$console" -serial chardev:con
+	-chardev "file,id=res,path=$result" -serial chardev:res)
+
+((quiet)) || log "booting $(cat "$kdir/kver") ($boot cpu=$cpu smp=$smp mem=${mem}M timeout=${timeout}s)"
+start=$(date +%s.%N)
+set +e
+timeout -k 5 "$timeout" "${qemu[@]}" </dev/null >"$work/qemu.log" 2>&1 &
+qpid=$!
+wait "$qpid"
+qrc=$?
+qpid=
+set -e
+wall=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+
+fail() {
+	echo "run.sh: VM FAILURE: $*" >&2
+	if [[ -s $console ]]; then
+		echo "run.sh: last console lines ($console):" >&2
+		tail -n 15 "$console" | sed 's/^/    /' >&2
+	fi
+	exit 125
+}
+
+if ((qrc == 124 || qrc == 137)); then
+	fail "timed out after ${timeout}s (wall ${wall}s) and no complete result frame"
+fi
+if ((qrc != 0)) && [[ ! -s $result ]]; then
+	fail "qemu exited with $qrc: $(head -c 2000 "$work/qemu.log")"
+fi
+
+# Parse the frame. Anything before the header (there should be nothing) is
+# skipped; everything else must match exactly.
+hdr_off=$(LC_ALL=C grep -abo -m1 'PINTRACE-FRAME-V1 ' "$result" | cut -d: -f1 || true)
+if [[ -z $hdr_off ]]; then
+	grep -q 'pintrace-init:' "$console" 2>/dev/null || fail "guest never reached /init (boot failure?)"
+	grep -q 'Kernel panic' "$console" 2>/dev/null && fail "guest kernel panicked"
+	fail "no result frame from the guest (qemu rc=$qrc)"
+fi
+header=$(tail -c +"$((hdr_off + 1))" "$result" | head -n1)
+re='^PINTRACE-FRAME-V1 rc=([0-9]+) timedout=([01]) size=([0-9]+) sha256=([0-9a-f]{64})$'
+[[ $header =~ $re ]] || fail "malformed frame header: ${header:0:200}"
+rc=${BASH_REMATCH[1]} timedout=${BASH_REMATCH[2]} size=${BASH_REMATCH[3]} sum=${BASH_REMATCH[4]}
+body_off=$((hdr_off + ${#header} + 1))
+tail -c +"$((body_off + 1))" "$result" | head -c "$size" >"$work/frame.tar"
+got_size=$(wc -c <"$work/frame.tar")
+((got_size == size)) || fail "frame truncated: got $got_size of $size bytes"
+got_sum=$(sha256sum "$work/frame.tar" | cut -d' ' -f1)
+[[ $got_sum == "$sum" ]] || fail "frame checksum mismatch (expected $sum, got $got_sum)"
+trailer=$(tail -c +"$((body_off + size + 1))" "$result" | head -c 200)
+[[ $trailer == $'\n'"PINTRACE-FRAME-END sha256=$sum"* ]] || fail "frame trailer missing or corrupt"
+
+mkdir -p "$work/x"
+tar -xf "$work/frame.tar" -C "$work/x" || fail "cannot unpack the result archive"
+# Copy rather than move so an existing DIR is merged into, not replaced.
+cp -a "$work/x/out/." "$outdir/"
+for f in guest.log dmesg.log; do
+	[[ ! -e $work/x/pintrace-meta/$f ]] || cp "$work/x/pintrace-meta/$f" "$outdir/$f"
+done
+boot=$(cat "$work/x/pintrace-meta/boot_uptime" 2>/dev/null || echo '?')
+
+if ((!quiet)) && [[ -f $outdir/guest.log ]]; then
+	cat "$outdir/guest.log"
+fi
+((quiet)) || log "kernel $ver: /init at ${boot}s guest uptime, VM wall ${wall}s, result ${size} bytes, rc=$rc"
+
+if [[ -e $work/x/pintrace-meta/init-error ]]; then
+	fail "guest setup failed: $(cat "$work/x/pintrace-meta/init-error")"
+fi
+((timedout == 0)) || fail "guest script killed after exceeding its time limit (partial /out saved in $outdir)"
+exit "$rc"
