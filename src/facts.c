@@ -39,8 +39,9 @@ void facts_write(FILE *f, const struct kernel_facts *kf)
 	for (size_t i = 0; i < kf->nsyms; i++) {
 		const struct sym_fact *s = &kf->syms[i];
 
-		fprintf(f, "sym %s kallsyms=%d btf=%d nargs=%d param0=%s ftrace=%d\n", s->name,
-			s->kallsyms, s->btf, s->btf_nargs, s->param0[0] ? s->param0 : "-", s->ftrace);
+		fprintf(f, "sym %s kallsyms=%d btf=%d nargs=%d param0=%s ret=%s ftrace=%d\n", s->name,
+			s->kallsyms, s->btf, s->btf_nargs, s->param0[0] ? s->param0 : "-",
+			s->ret[0] ? s->ret : "-", s->ftrace);
 	}
 }
 
@@ -65,6 +66,8 @@ static int parse_sym(char *rest, struct kernel_facts *kf)
 			s->btf_nargs = atoi(eq);
 		else if (!strcmp(tok, "ftrace"))
 			s->ftrace = atoi(eq);
+		else if (!strcmp(tok, "ret"))
+			snprintf(s->ret, sizeof(s->ret), "%s", strcmp(eq, "-") ? eq : "");
 		else if (!strcmp(tok, "param0"))
 			snprintf(s->param0, sizeof(s->param0), "%s", strcmp(eq, "-") ? eq : "");
 		else

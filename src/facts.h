@@ -15,6 +15,7 @@ struct sym_fact {
 	bool btf;		/* a BTF FUNC of that name exists */
 	int btf_nargs;
 	char param0[32];	/* struct name arg 0 points to ("page", "folio"), "" otherwise */
+	char ret[32];		/* return type name ("bool", "int", "folio" for pointers) */
 	int ftrace;		/* in available_filter_functions: 1/0, FACT_UNKNOWN if unreadable */
 };
 
@@ -40,7 +41,7 @@ struct sym_fact *facts_sym_add(struct kernel_facts *kf, const char *name);
  * Text form, one fact per line, used by `pintrace check --dump-facts` and by
  * the unit tests' per-kernel fixtures:
  *   kernel RELEASE | btf 0|1 | fentry 0|1 [why] | kprobe 0|1 [why] | tp_btf 0|1 |
- *   lockdown MODE | sym NAME kallsyms=N btf=0|1 nargs=N param0=T ftrace=-1|0|1
+ *   lockdown MODE | sym NAME kallsyms=N btf=0|1 nargs=N param0=T ret=T ftrace=-1|0|1
  */
 void facts_write(FILE *f, const struct kernel_facts *kf);
 int facts_read(FILE *f, struct kernel_facts *kf, char *err, size_t errlen);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hist.h"
 
@@ -96,21 +98,32 @@ char *hist_fmt_ns(char *buf, size_t len, __u64 ns)
 	return buf;
 }
 
-void hist_print(FILE *f, const struct log2_hist *h, const char *label)
+/* Durations get human time units; any other unit prints raw numbers. */
+static char *fmt_val(char *buf, size_t len, __u64 v, bool ns)
+{
+	if (ns)
+		return hist_fmt_ns(buf, len, v);
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+void hist_print(FILE *f, const struct log2_hist *h, const char *unit_label)
 {
 	char lo[24], hi[24], mn[24], av[24], mx[24], range[56];
 	unsigned int k, first = HIST_SLOTS, last = 0, bar;
+	bool ns = !unit_label || !strcmp(unit_label, "ns");
+	const char *unit = ns ? "" : unit_label;
 	__u64 peak = 0;
 
-	fprintf(f, "%s: count %llu", label, (unsigned long long)h->count);
+	fprintf(f, "  count %llu", (unsigned long long)h->count);
 	if (!h->count) {
 		fputc('\n', f);
 		return;
 	}
-	fprintf(f, ", min %s, avg %s, max %s\n",
-		hist_fmt_ns(mn, sizeof(mn), h->min),
-		hist_fmt_ns(av, sizeof(av), hist_avg(h)),
-		hist_fmt_ns(mx, sizeof(mx), h->max));
+	fprintf(f, ", min %s, avg %s, max %s%s%s\n",
+		fmt_val(mn, sizeof(mn), h->min, ns),
+		fmt_val(av, sizeof(av), hist_avg(h), ns),
+		fmt_val(mx, sizeof(mx), h->max, ns), ns ? "" : " ", unit);
 
 	for (k = 0; k < HIST_SLOTS; k++) {
 		if (!h->slots[k])
@@ -123,17 +136,17 @@ void hist_print(FILE *f, const struct log2_hist *h, const char *label)
 	}
 	/* empty slots between the extremes are printed: gaps are information */
 	for (k = first; k <= last; k++) {
-		hist_fmt_ns(lo, sizeof(lo), slot_lo(k));
+		fmt_val(lo, sizeof(lo), slot_lo(k), ns);
 		/* half-open bounds like bpftrace; 2^64 does not fit a __u64 */
 		if (k == 63)
 			snprintf(hi, sizeof(hi), "inf");
 		else
-			hist_fmt_ns(hi, sizeof(hi), 1ULL << (k + 1));
+			fmt_val(hi, sizeof(hi), 1ULL << (k + 1), ns);
 		snprintf(range, sizeof(range), "[%s, %s)", lo, hi);
 		bar = (unsigned int)((double)h->slots[k] * BAR_WIDTH / (double)peak);
 		if (!bar && h->slots[k])
 			bar = 1;	/* a non-empty slot is never invisible */
-		fprintf(f, "%-18s %10llu |%-*.*s|\n", range,
+		fprintf(f, "  %-18s %10llu |%-*.*s|\n", range,
 			(unsigned long long)h->slots[k], BAR_WIDTH, bar,
 			"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
 	}

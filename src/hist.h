@@ -42,10 +42,12 @@ __u64 hist_avg(const struct log2_hist *h);
 char *hist_fmt_ns(char *buf, size_t len, __u64 ns);
 
 /*
- * bpftrace-like rendering: a header with @label (the quantity, e.g. "hold
- * time"), count/min/avg/max, then one row per slot from the lowest to the
- * highest non-empty one, bucket bounds in human units.
+ * bpftrace-like rendering: "count/min/avg/max", then one row per slot from
+ * the lowest to the highest non-empty one (empty ones between included),
+ * indented by two spaces to sit under a caller's heading. @unit_label is
+ * the unit of the values: "ns" (or NULL) shows bounds in human time units
+ * (ns/us/ms/s), anything else ("pages") shows raw numbers and the label.
  */
-void hist_print(FILE *f, const struct log2_hist *h, const char *label);
+void hist_print(FILE *f, const struct log2_hist *h, const char *unit_label);
 
 #endif /* PINTRACE_HIST_H */

@@ -147,6 +147,11 @@ int main(int argc, char **argv)
 		ret = EXIT_UNSUPPORTED;
 		goto out;
 	}
+	if (!kf.fentry && !kf.kprobe) {
+		explain_unsupported(&kf, "neither fentry/fexit nor kprobes can attach");
+		ret = EXIT_UNSUPPORTED;
+		goto out;
+	}
 	if (!o.allow_partial && plan_coverage(plan, false, why, sizeof(why))) {
 		explain_unsupported(&kf, why);
 		ret = EXIT_UNSUPPORTED;

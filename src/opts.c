@@ -33,6 +33,7 @@ static const char usage[] =
 "      --ringbuf-size N   ring buffer bytes, power of two (K/M suffixes) [4M]\n"
 "      --btf PATH         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --allow-partial    trace even if some pin/unpin chokepoint cannot be attached\n"
+"      --ready-file PATH  create PATH once tracing is live (for scripts and tests)\n"
 "      --facts FILE       check: plan for the facts in FILE (see --dump-facts)\n"
 "      --dump-facts       check: print the kernel facts in machine-readable form\n"
 "  -v, --verbose          more diagnostics (twice: libbpf debug log)\n"
@@ -49,7 +50,7 @@ static const char usage[] =
 
 enum {
 	OPT_MIN_HOLD = 256, OPT_LINGER, OPT_NO_REFS, OPT_RINGBUF, OPT_BTF, OPT_PARTIAL,
-	OPT_FACTS, OPT_DUMP_FACTS,
+	OPT_FACTS, OPT_DUMP_FACTS, OPT_READY,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +69,7 @@ static const struct option longopts[] = {
 	{ "allow-partial", no_argument, NULL, OPT_PARTIAL },
 	{ "facts", required_argument, NULL, OPT_FACTS },
 	{ "dump-facts", no_argument, NULL, OPT_DUMP_FACTS },
+	{ "ready-file", required_argument, NULL, OPT_READY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -144,6 +146,9 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 		break;
 	case OPT_FACTS:
 		o->facts_path = arg;
+		break;
+	case OPT_READY:
+		o->ready_path = arg;
 		break;
 	case OPT_DUMP_FACTS:
 		o->dump_facts = true;

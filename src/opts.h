@@ -15,6 +15,7 @@ struct pt_opts {
 	enum backend_mode mode;
 	enum out_fmt fmt;
 	const char *output_path;	/* -O: events and summary go here instead of stdout */
+	const char *ready_path;		/* created once the programs are attached */
 	const char *btf_path;
 	const char *facts_path;		/* check: plan from a facts file instead of this kernel */
 	bool dump_facts;

@@ -82,6 +82,21 @@ static void probe_ftrace(struct kernel_facts *kf)
 	fclose(f);
 }
 
+/* "bool", "int", "void", or the struct a pointer points to ("folio"). */
+static void type_name(const struct btf *btf, __u32 id, char *buf, size_t len)
+{
+	const struct btf_type *t;
+
+	if (!id) {
+		snprintf(buf, len, "void");
+		return;
+	}
+	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, btf__resolve_type(btf, t->type));
+	snprintf(buf, len, "%s", t && t->name_off ? btf__name_by_offset(btf, t->name_off) : "?");
+}
+
 static void probe_btf(struct kernel_facts *kf, const struct btf *btf)
 {
 	for (size_t i = 0; i < kf->nsyms; i++) {
@@ -97,6 +112,7 @@ static void probe_btf(struct kernel_facts *kf, const struct btf *btf)
 			continue;
 		s->btf = true;
 		s->btf_nargs = btf_vlen(t);
+		type_name(btf, t->type, s->ret, sizeof(s->ret));
 		if (!s->btf_nargs)
 			continue;
 		p = btf_params(t);
@@ -211,8 +227,16 @@ static void probe_lockdown(struct kernel_facts *kf)
 	char buf[128], *l, *r;
 	FILE *f = fopen("/sys/kernel/security/lockdown", "r");
 
-	if (!f)
+	if (!f) {
+		/* securityfs not mounted (containers): the build config may force it */
+		if (!kconfig_get(kf->release, "CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY", buf,
+				 sizeof(buf)) && !strcmp(buf, "y"))
+			snprintf(kf->lockdown, sizeof(kf->lockdown), "confidentiality (forced)");
+		else if (!kconfig_get(kf->release, "CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY", buf,
+				      sizeof(buf)) && !strcmp(buf, "y"))
+			snprintf(kf->lockdown, sizeof(kf->lockdown), "integrity (forced)");
 		return;
+	}
 	if (fgets(buf, sizeof(buf), f) && (l = strchr(buf, '[')) && (r = strchr(l, ']'))) {
 		*r = '\0';
 		snprintf(kf->lockdown, sizeof(kf->lockdown), "%s", l + 1);

@@ -110,8 +110,10 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-static struct pt_cfg make_cfg(const struct pt_opts *o, const struct foll_table *foll)
+static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts *kf,
+			     const struct foll_table *foll)
 {
+	const struct sym_fact *tgp = facts_sym(kf, "try_grab_page");
 	struct pt_cfg c = {
 		.foll_write = foll->write,
 		.foll_get = foll->get,
@@ -120,6 +122,8 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct foll_table *
 		.filter_tgid = o->pid,
 		.filter_tree = o->cmd == CMD_RUN,
 		.trace_refs = o->refs,
+		/* bool up to 6.1, then 0/-errno: the BTF return type says which */
+		.grab_page_ret_bool = tgp && (!strcmp(tgp->ret, "bool") || !strcmp(tgp->ret, "_Bool")),
 	};
 
 	if (o->comm) {
@@ -184,6 +188,17 @@ static int setup_child(struct tracer *t, struct child *c)
 	return 0;
 }
 
+static int write_ready(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fclose(f)) {
+		fprintf(stderr, "pintrace: cannot create ready file %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	       const struct foll_table *foll, struct plan *plan)
 {
@@ -215,7 +230,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		fprintf(stderr, "pintrace: out of memory\n");
 		goto out;
 	}
-	so.cfg = make_cfg(o, foll);
+	so.cfg = make_cfg(o, kf, foll);
 	if (o->cmd == CMD_RUN) {
 		err = child_spawn(&c, o->argv);
 		if (err) {
@@ -242,6 +257,8 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	out_init(&t.out, f, o->fmt, !o->quiet, foll, start);
 	out_attach(&t.out, kf, plan, summary);
 	vmstat_read_pins(&vm0);
+	if (o->ready_path && write_ready(o->ready_path))
+		goto out;
 	if (cp) {
 		err = child_release(cp);
 		if (err) {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests (cmocka), host tests (CLI and the
+# untraceable-kernel path on this machine), and real-kernel tests in VMs
+# (Debian 6.1 and 6.12, fentry and kprobe backends). Closes with one
+# "N passed, N failed" line; exits non-zero if anything failed.
+#   tests/run.sh [--no-vm] [--kernels "6.1 6.12"]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUTPUT=${OUTPUT:-build}
+KERNELS=${PINTRACE_TEST_KERNELS:-"6.1 6.12"}
+vm=1
+while (($#)); do
+	case "$1" in
+	--no-vm) vm=0 ;;
+	--kernels) KERNELS=$2; shift ;;
+	*) echo "usage: tests/run.sh [--no-vm] [--kernels LIST]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+pass=0 fail=0
+# Count TAP-style "ok"/"not ok" lines of a tier's output (and echo them).
+tally() {
+	local out=$1 p f
+	p=$(grep -cE '^ok ' "$out" || true)
+	f=$(grep -cE '^not ok ' "$out" || true)
+	pass=$((pass + p)) fail=$((fail + f))
+}
+# A tier that died without reporting a failure still fails the suite.
+tier() {
+	local name=$1 out rc
+	shift
+	out=$(mktemp)
+	echo "== $name"
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tally "$out"
+	if ((rc != 0)) && ! grep -qE '^not ok ' "$out"; then
+		echo "not ok - $name exited with status $rc"
+		fail=$((fail + 1))
+	fi
+	rm -f "$out"
+}
+
+unit() {
+	local t rc=0
+	for t in "$OUTPUT"/tests/test_*; do
+		[[ -x $t ]] || continue
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" | sed -e "s/^\(\(not \)\?ok [0-9]*\) - /\1 - $(basename "$t"): /" \
+			-e "s/^\(\(not \)\?ok\) [0-9]* /\1 /" || rc=1
+	done
+	return $rc
+}
+
+tier "unit tests" unit
+tier "host tests" tests/host/test_cli.sh "$OUTPUT/pintrace"
+if ((vm)); then
+	for k in $KERNELS; do
+		tier "VM tests, Debian $k" tests/vm/run-kernel.sh "$k"
+	done
+fi
+echo "$pass passed, $fail failed"
+((fail == 0))

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Check the results of guest-pins.sh against the kernel's own counters.
+
+Usage: check_pins.py OUTDIR --odirect refs|pins [--backends "fentry kprobe"]
+
+Ground truth is the kernel: /proc/vmstat nr_foll_pin_acquired/released deltas
+around each `pintrace run`, and the workload's own syscall results. Prints one
+TAP-style line per check and a closing "N passed, N failed" line.
+"""
+import argparse
+import json
+import os
+import sys
+
+PASSED = []
+FAILED = []
+
+
+def check(cond, desc):
+    (PASSED if cond else FAILED).append(desc)
+    print(("ok - " if cond else "not ok - ") + desc, flush=True)
+    return cond
+
+
+def load_ndjson(path):
+    recs = []
+    with open(path, "rb") as f:
+        for i, line in enumerate(f, 1):
+            try:
+                recs.append(json.loads(line.decode("utf-8")))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise ValueError(f"{path}:{i}: invalid JSON record: {e}")
+    return recs
+
+
+def api_row(summary, name):
+    for row in summary.get("by_api", []):
+        if row["api"] == name:
+            return row
+    return None
+
+
+def attached(attach, symbol):
+    for h in attach["hooks"]:
+        if h["symbol"] == symbol and h["backend"] != "none":
+            return h["backend"]
+    return None
+
+
+# pages each workload pins (FOLL_PIN) or references (FOLL_GET)
+def expectations(name, odirect):
+    return {
+        "pvr": dict(pins=64, cls="short", api="pin_user_pages_remote"),
+        "pvr-write": dict(pins=32, cls="short", api="pin_user_pages_remote"),
+        "uring": dict(pins=64, cls="longterm", api=("pin_user_pages", "pin_user_pages_fast")),
+        "vmsplice": dict(pins=0, refs=32),
+        "odirect": dict(pins=32, cls="short") if odirect == "pins" else dict(pins=0, refs=32),
+        "held": dict(pins=16, held=True, api="pin_user_pages_remote"),
+        "fork": dict(pins=48, cls="short", procs=3),
+    }[name]
+
+
+def check_case(outdir, b, name, rc, vm0, vm1, odirect):
+    tag = f"[{b}] {name}"
+    acq, rel = vm1[0] - vm0[0], vm1[1] - vm0[1]
+    exp = expectations(name, odirect)
+    check(rc == 0, f"{tag}: pintrace run exits with the workload's status 0 (got {rc})")
+    try:
+        recs = load_ndjson(os.path.join(outdir, f"{b}-{name}.ndjson"))
+    except (OSError, ValueError) as e:
+        check(False, f"{tag}: NDJSON output readable: {e}")
+        return
+    check(len(recs) >= 2, f"{tag}: NDJSON has attach and summary records")
+    if len(recs) < 2:
+        return
+    attach, summary = recs[0], recs[-1]
+    check(attach.get("type") == "attach" and attach.get("schema_version") == 1,
+          f"{tag}: first record is attach with schema_version 1")
+    check(summary.get("type") == "summary", f"{tag}: last record is the summary")
+    if summary.get("type") != "summary":
+        return
+    backends = {h["backend"] for h in attach["hooks"] if h["backend"] not in ("none", "tp_btf")}
+    check(backends == {b}, f"{tag}: every hook attached with the forced backend ({sorted(backends)})")
+    check(summary["loss"]["total"] == 0, f"{tag}: nothing lost ({summary['loss']})")
+    pins = summary["pins"]
+    check(pins["acquired_refs"] == acq,
+          f"{tag}: pins seen {pins['acquired_refs']} == kernel nr_foll_pin_acquired delta {acq}")
+    check(pins["released_refs"] == rel,
+          f"{tag}: unpins seen {pins['released_refs']} == kernel nr_foll_pin_released delta {rel}")
+    check(acq == exp["pins"], f"{tag}: kernel pinned the expected {exp['pins']} pages (delta {acq})")
+    check(pins["outstanding_refs"] == 0 and pins["preexisting"] == 0,
+          f"{tag}: every unpin matched a pin, none outstanding")
+    events = [r for r in recs if r.get("type") in ("pin", "ref", "unpin", "call")]
+    check(all(e["backend"] == b for e in events if "backend" in e),
+          f"{tag}: every event came from a {b} program")
+    if "refs" in exp:
+        check(summary["get_refs"] >= exp["refs"],
+              f"{tag}: FOLL_GET references seen {summary['get_refs']} >= {exp['refs']}, not pins")
+    if exp.get("cls") == "short":
+        check(pins["short"] == exp["pins"], f"{tag}: all {exp['pins']} pins short-term ({pins['short']})")
+    if exp.get("cls") == "longterm":
+        pin_ev = [r for r in recs if r.get("type") == "pin"]
+        check(pins["longterm"] == exp["pins"] and pin_ev and all(r["longterm"] for r in pin_ev),
+              f"{tag}: all pins declared long-term ({pins['longterm']})")
+    if exp.get("held"):
+        held = [r for r in recs if r.get("type") == "held_long"]
+        check(pins["held_long"] >= 1 and held,
+              f"{tag}: a pin held past --min-hold is reported held long "
+              f"({pins['held_long']} unpinned held-long, {len(held)} live reports)")
+    api = exp.get("api")
+    if api:
+        names = api if isinstance(api, tuple) else (api,)
+        sym = next((n for n in names if attached(attach, n)), None)
+        if sym:
+            row = api_row(summary, sym)
+            check(row is not None and row["pin_refs"] == exp["pins"],
+                  f"{tag}: pins attributed to {sym} ({row and row['pin_refs']})")
+        else:
+            print(f"# {tag}: {'/'.join(names)} not attachable with {b}: attribution not checked")
+    if exp.get("procs"):
+        pids = {p["pid"] for p in summary["by_process"] if p["pin_refs"] > 0}
+        check(len(pids) >= exp["procs"], f"{tag}: pins of {len(pids)} descendant processes traced")
+
+
+def check_system(outdir):
+    try:
+        text = open(os.path.join(outdir, "system.txt"), errors="replace").read()
+        rc = int(open(os.path.join(outdir, "system.rc")).read())
+    except OSError as e:
+        check(False, f"system-wide run produced output: {e}")
+        return
+    check(rc == 0, f"system-wide: pintrace -d exits 0 (got {rc})")
+    check("HELD" in text and "short-term pin held" in text,
+          "system-wide: the text stream flags the held pin live")
+    check("--- pintrace summary" in text and "Loss: ring buffer drops 0" in text,
+          "system-wide: summary printed with no ring-buffer drops")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("outdir")
+    ap.add_argument("--odirect", choices=("refs", "pins"), required=True)
+    ap.add_argument("--backends", default="fentry kprobe")
+    a = ap.parse_args()
+    cases = {}
+    try:
+        for line in open(os.path.join(a.outdir, "cases.txt")):
+            b, name, rc, a0, r0, a1, r1 = line.split()
+            cases[(b, name)] = (int(rc), (int(a0), int(r0)), (int(a1), int(r1)))
+    except OSError as e:
+        check(False, f"guest produced cases.txt: {e}")
+    for b in a.backends.split():
+        for name in ("pvr", "pvr-write", "uring", "vmsplice", "odirect", "held", "fork"):
+            if (b, name) not in cases:
+                check(False, f"[{b}] {name}: case ran in the guest")
+                continue
+            rc, vm0, vm1 = cases[(b, name)]
+            check_case(a.outdir, b, name, rc, vm0, vm1, a.odirect)
+    check_system(a.outdir)
+    print(f"{len(PASSED)} passed, {len(FAILED)} failed")
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Runs inside the test VM (busybox sh, as root): every workload under
+# `pintrace run` with each backend, bracketed by the kernel's own pin
+# counters. Results go to /out; the host checks them (check_pins.py).
+set -u
+OUT=/out
+BACKENDS=${BACKENDS:-"fentry kprobe"}
+
+uname -r > $OUT/kernel.txt
+pintrace check > $OUT/check.txt 2>&1; echo $? > $OUT/check.rc
+pintrace check --dump-facts > $OUT/facts.txt 2>&1
+
+vm() {	# fold per-CPU deltas, then print "acquired released"
+	echo 1 > /proc/sys/vm/stat_refresh
+	awk '/^nr_foll_pin_acquired /{a=$2} /^nr_foll_pin_released /{r=$2} END{print a, r}' /proc/vmstat
+}
+
+# name, then the pinload arguments
+run_case() {
+	b=$1; name=$2; shift 2
+	set -- "$@"
+	before=$(vm)
+	pintrace run --backend "$b" -o json -O "$OUT/$b-$name.ndjson" -- pinload "$@" \
+		> "$OUT/$b-$name.pinload" 2> "$OUT/$b-$name.stderr"
+	rc=$?
+	after=$(vm)
+	echo "$b $name $rc $before $after" >> $OUT/cases.txt
+}
+
+for b in $BACKENDS; do
+	run_case "$b" pvr pvr --pages 64
+	run_case "$b" pvr-write pvr --pages 32 --write
+	run_case "$b" uring uring --pages 64
+	run_case "$b" vmsplice vmsplice --pages 32 --drain
+	run_case "$b" odirect odirect --dev /dev/ram0 --pages 32
+	run_case "$b" held pvr --pages 16 --hold-ms 700
+	run_case "$b" fork fork-pvr --pages 16 --children 3
+done
+
+# System-wide mode (no filter) with a text stream, for the held-long line
+# and the human-readable output.
+before=$(vm)
+rm -f /tmp/ready
+pintrace -d 6s --backend auto --ready-file /tmp/ready > $OUT/system.txt 2> $OUT/system.stderr &
+tracer=$!
+i=0
+while [ ! -e /tmp/ready ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+pinload pvr --pages 16 --hold-ms 700 > /dev/null
+wait $tracer
+echo $? > $OUT/system.rc
+after=$(vm)
+echo "$before $after" > $OUT/system.vm
+exit 0

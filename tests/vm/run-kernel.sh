@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Real-kernel tests for one Debian kernel: boot it in the VM test bed with a
+# static pintrace and the workload generator, run tests/vm/guest-pins.sh, and
+# check the results against the kernel's own counters (check_pins.py).
+#   tests/vm/run-kernel.sh 6.1|6.12
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+k=$1
+OUTPUT=${OUTPUT:-build}
+# O_DIRECT takes FOLL_GET references on 6.1 and FOLL_PIN pins from 6.3 on.
+case $k in
+6.1) odirect=refs ;;
+*) odirect=pins ;;
+esac
+make -s OUTPUT="$OUTPUT/static" STATIC=1 "$OUTPUT/static/pintrace" >&2
+make -s "$OUTPUT/pinload" >&2
+out="$OUTPUT/vm-$k"
+rm -rf "$out"
+tools/vm/run.sh --kernel "$k" --script tests/vm/guest-pins.sh --out "$out" --quiet \
+	--add "$OUTPUT/static/pintrace:/bin/pintrace" --add "$OUTPUT/pinload:/bin/pinload" \
+	--modules brd --modparam brd="rd_nr=1 rd_size=65536" --timeout 900 >&2 || {
+	echo "not ok - Debian $k: VM run failed (see $out/console.log)"
+	exit 1
+}
+tests/vm/check_pins.py "$out" --odirect "$odirect"
