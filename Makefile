@@ -96,6 +96,10 @@ $(OUTPUT)/pinload: tools/pinload.c | $(OUTPUT)
 deps:
 	$(Q)tools/install-deps.sh
 
+# Build, then show pintrace at work (this machine if it can, and a Debian VM).
+demo: all
+	$(Q)tools/demo.sh
+
 # The full suite: unit tests, host tests, and real-kernel tests in VMs.
 test: all unit $(OUTPUT)/pinload
 	$(Q)tests/run.sh

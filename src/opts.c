@@ -182,8 +182,14 @@ int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errle
 			return bad(err, errlen, "unknown command '%s' (trace, run, check)", argv[1]);
 		first = 2;
 	}
-	/* "+": stop at the first non-option, so that `run -- CMD -x` keeps -x for CMD */
-	optind = first;
+	/*
+	 * Parse argv[first - 1 ..] as its own vector: optind = 0 makes glibc
+	 * reinitialise getopt, so that parsing twice in one process works. "+"
+	 * stops at the first non-option: `run -- CMD -x` keeps -x for CMD.
+	 */
+	argc -= first - 1;
+	argv += first - 1;
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+b:o:O:p:n:d:qvhV", longopts, NULL)) != -1) {
 		if (c == 'h') {

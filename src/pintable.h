@@ -87,7 +87,7 @@ typedef void (*pintable_outstanding_fn)(__u64 folio,
 
 struct pintable;
 
-/* Returns NULL with errno set on failure. */
+/* NULL with errno set: ENOMEM, or EINVAL if max_records >= UINT32_MAX. */
 struct pintable *pintable_new(const struct pintable_opts *o);
 void pintable_free(struct pintable *t);
 

@@ -95,6 +95,10 @@ static void type_name(const struct btf *btf, __u32 id, char *buf, size_t len)
 	if (t && btf_is_ptr(t))
 		t = btf__type_by_id(btf, btf__resolve_type(btf, t->type));
 	snprintf(buf, len, "%s", t && t->name_off ? btf__name_by_offset(btf, t->name_off) : "?");
+	/* "long int" -> "long_int": the facts text format is space-separated */
+	for (char *c = buf; *c; c++)
+		if (*c == ' ')
+			*c = '_';
 }
 
 static void probe_btf(struct kernel_facts *kf, const struct btf *btf)

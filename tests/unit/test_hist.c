@@ -159,41 +159,45 @@ static char *print_to_string(const struct log2_hist *h, const char *label)
 static void test_print(void **state)
 {
 	struct log2_hist h = { 0 };
-	char *s;
-	int i;
+	int i, lines = 0;
+	char *s, *p;
 
 	(void)state;
-	s = print_to_string(&h, "hold");
-	assert_string_equal(s, "hold: count 0\n");
+	s = print_to_string(&h, "ns");
+	assert_string_equal(s, "  count 0\n");
 	free(s);
 
 	for (i = 0; i < 8; i++)
 		hist_add(&h, 1500);		/* [1.02us, 2.05us) */
 	hist_add(&h, 5000);			/* [4.10us, 8.19us) */
-	s = print_to_string(&h, "hold");
+	s = print_to_string(&h, "ns");
 	assert_string_equal(s,
-		"hold: count 9, min 1.50us, avg 1.89us, max 5.00us\n"
-		"[1.02us, 2.05us)            8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
-		"[2.05us, 4.10us)            0 |                                        |\n"
-		"[4.10us, 8.19us)            1 |@@@@@                                   |\n");
+		"  count 9, min 1.50us, avg 1.89us, max 5.00us\n"
+		"  [1.02us, 2.05us)            8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+		"  [2.05us, 4.10us)            0 |                                        |\n"
+		"  [4.10us, 8.19us)            1 |@@@@@                                   |\n");
+	free(s);
+
+	/* another unit: raw numbers, labelled */
+	s = print_to_string(&h, "pages");
+	assert_string_equal(s,
+		"  count 9, min 1500, avg 1888, max 5000 pages\n"
+		"  [1024, 2048)                8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+		"  [2048, 4096)                0 |                                        |\n"
+		"  [4096, 8192)                1 |@@@@@                                   |\n");
 	free(s);
 
 	/* edge slots render without overflow */
 	memset(&h, 0, sizeof(h));
 	hist_add(&h, 0);
 	hist_add(&h, UINT64_MAX);
-	s = print_to_string(&h, "x");
+	s = print_to_string(&h, NULL);
 	assert_non_null(strstr(s, "[0ns, 2ns)"));
 	assert_non_null(strstr(s, ", inf)"));
-	/* 62 empty slots in between are shown */
-	{
-		int lines = 0;
-		char *p;
-
-		for (p = s; *p; p++)
-			lines += *p == '\n';
-		assert_int_equal(lines, 1 + 64);
-	}
+	/* the 62 empty slots in between are shown */
+	for (p = s; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 1 + 64);
 	free(s);
 }
 

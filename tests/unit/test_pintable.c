@@ -18,15 +18,17 @@
 
 /* One observed callback, whichever kind; kept flat to compare sequences. */
 struct obs {
-	char kind;		/* 'm' match, 'h' held */
 	__u64 folio;
+	__u64 ns;		/* hold_ns, age_ns or t0 */
 	__u32 pid, tid;		/* tid identifies the record in these tests */
 	__u32 pt_flags;
 	__u32 refs;
-	__u64 ns;		/* hold_ns or age_ns */
-	int cls;
-	bool pre;
+	__u32 cls;
+	__u8 kind;		/* 'm' match, 'h' held, 'o' outstanding */
+	__u8 pre;
+	__u16 zero;		/* no implicit padding: sequences compare by memcmp */
 };
+_Static_assert(sizeof(struct obs) == 40, "struct obs has padding");
 
 struct rec_log {
 	struct obs *v;
@@ -108,30 +110,66 @@ static void pin(struct pintable *t, __u64 folio, __u32 refs, __u32 pid,
 	assert_int_equal(pintable_pin(t, folio, refs, &o, ts), 0);
 }
 
-static void expect(const struct obs *o, __u32 tid, __u32 refs, int cls)
+/* A matched (not preexisting) portion of record @tid. */
+static void expect(const struct obs *o, __u32 tid, __u32 refs, int cls,
+		   __u64 hold)
 {
 	assert_false(o->pre);
 	assert_int_equal(o->tid, tid);
 	assert_int_equal(o->refs, refs);
 	assert_int_equal(o->cls, cls);
+	assert_int_equal(o->ns, hold);
 }
+
+/*
+ * Per-test table and callback log, freed by fx_teardown() even when an
+ * assertion fails, so valgrind runs stay meaningful on failures too.
+ */
+struct fx {
+	struct pintable *t;
+	struct rec_log l;
+};
+
+static struct fx *fx_new(void **state, __u64 min_hold, size_t max)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	*state = f;
+	f->t = new_table(min_hold, max);
+	return f;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f) {
+		pintable_free(f->t);
+		free(f->l.v);
+		free(f);
+	}
+	return 0;
+}
+
+#define FX(min_hold, max)						\
+	struct fx *f = fx_new(state, min_hold, max);			\
+	struct pintable *t = f->t;					\
+	struct rec_log *l = &f->l
 
 static void test_basic(void **state)
 {
-	struct pintable *t = new_table(1000, 0);
-	struct rec_log l = { 0 };
+	FX(1000, 0);
 	struct pintable_stats st;
 
-	(void)state;
 	pin(t, F(1), 3, 10, 11, 0, 100);
 	pintable_get_stats(t, &st);
 	assert_int_equal(st.folios, 1);
 	assert_int_equal(st.outstanding_refs, 3);
-	assert_int_equal(pintable_unpin(t, F(1), 3, 10, 150, on_match, &l), 0);
-	assert_int_equal(l.n, 1);
-	expect(&l.v[0], 11, 3, PIN_CLASS_SHORT);
-	assert_int_equal(l.v[0].ns, 50);
-	assert_int_equal(l.v[0].folio, F(1));
+	assert_int_equal(pintable_unpin(t, F(1), 3, 10, 150, on_match, l), 0);
+	assert_int_equal(l->n, 1);
+	expect(&l->v[0], 11, 3, PIN_CLASS_SHORT, 50);
+	assert_int_equal(l->v[0].folio, F(1));
 	pintable_get_stats(t, &st);
 	assert_int_equal(st.folios, 0);
 	assert_int_equal(st.outstanding_records, 0);
@@ -140,93 +178,76 @@ static void test_basic(void **state)
 	assert_string_equal(pin_class_name(PIN_CLASS_SHORT), "short");
 	assert_string_equal(pin_class_name(PIN_CLASS_HELD_LONG), "held-long");
 	assert_string_equal(pin_class_name(PIN_CLASS_LONGTERM), "longterm");
-	free(l.v);
-	pintable_free(t);
 }
 
 /* Same folio pinned by two processes; a third task unpins. */
 static void test_multi_owner(void **state)
 {
-	struct pintable *t = new_table(1000000, 0);
-	struct rec_log l = { 0 };
+	FX(1000000, 0);
 
-	(void)state;
 	pin(t, F(7), 1, 1, 101, 0, 10);
 	pin(t, F(7), 1, 2, 201, 0, 20);
 	pin(t, F(7), 1, 1, 102, 0, 30);
 	pin(t, F(8), 1, 2, 202, 0, 35);	/* another folio: untouched */
 	/* pid 2 unpins: its own pin, though pid 1's is older */
-	pintable_unpin(t, F(7), 1, 2, 40, on_match, &l);
-	assert_int_equal(l.n, 1);
-	expect(&l.v[0], 201, 1, PIN_CLASS_SHORT);
-	assert_int_equal(l.v[0].ns, 20);
+	pintable_unpin(t, F(7), 1, 2, 40, on_match, l);
+	assert_int_equal(l->n, 1);
+	expect(&l->v[0], 201, 1, PIN_CLASS_SHORT, 20);
 	/* a kworker (pid 99) unpins the rest: oldest first */
-	pintable_unpin(t, F(7), 2, 99, 50, on_match, &l);
-	assert_int_equal(l.n, 3);
-	expect(&l.v[1], 101, 1, PIN_CLASS_SHORT);
-	expect(&l.v[2], 102, 1, PIN_CLASS_SHORT);
-	assert_int_equal(l.v[1].ns, 40);
-	assert_int_equal(l.v[2].ns, 20);
+	pintable_unpin(t, F(7), 2, 99, 50, on_match, l);
+	assert_int_equal(l->n, 3);
+	expect(&l->v[1], 101, 1, PIN_CLASS_SHORT, 40);
+	expect(&l->v[2], 102, 1, PIN_CLASS_SHORT, 20);
 	check_invariants(t);
-	l.n = 0;
-	pintable_unpin(t, F(8), 1, 2, 60, on_match, &l);
-	assert_int_equal(l.n, 1);
-	expect(&l.v[0], 202, 1, PIN_CLASS_SHORT);
-	free(l.v);
-	pintable_free(t);
+	l->n = 0;
+	pintable_unpin(t, F(8), 1, 2, 60, on_match, l);
+	assert_int_equal(l->n, 1);
+	expect(&l->v[0], 202, 1, PIN_CLASS_SHORT, 25);
 }
 
 /* Same pid first (oldest first), then spill to the oldest of the others. */
 static void test_same_pid_preference(void **state)
 {
-	struct pintable *t = new_table(1000000, 0);
-	struct rec_log l = { 0 };
+	FX(1000000, 0);
 
-	(void)state;
 	pin(t, F(1), 2, 1, 1, 0, 10);
 	pin(t, F(1), 2, 2, 2, 0, 20);
 	pin(t, F(1), 2, 3, 3, 0, 30);
 	pin(t, F(1), 1, 2, 4, 0, 40);
 	pin(t, F(1), 2, 1, 5, 0, 50);
 	/* pid 2 unpins 5: records 2 (2 refs), 4 (1), then oldest others 1, 5 */
-	pintable_unpin(t, F(1), 5, 2, 100, on_match, &l);
-	assert_int_equal(l.n, 3);
-	expect(&l.v[0], 2, 2, PIN_CLASS_SHORT);
-	expect(&l.v[1], 4, 1, PIN_CLASS_SHORT);
-	expect(&l.v[2], 1, 2, PIN_CLASS_SHORT);
+	pintable_unpin(t, F(1), 5, 2, 100, on_match, l);
+	assert_int_equal(l->n, 3);
+	expect(&l->v[0], 2, 2, PIN_CLASS_SHORT, 80);
+	expect(&l->v[1], 4, 1, PIN_CLASS_SHORT, 60);
+	expect(&l->v[2], 1, 2, PIN_CLASS_SHORT, 90);
 	/* left: 3 (2 refs), 5 (2 refs); pid 1 unpins 1 -> record 5 */
-	pintable_unpin(t, F(1), 1, 1, 110, on_match, &l);
-	assert_int_equal(l.n, 4);
-	expect(&l.v[3], 5, 1, PIN_CLASS_SHORT);
+	pintable_unpin(t, F(1), 1, 1, 110, on_match, l);
+	assert_int_equal(l->n, 4);
+	expect(&l->v[3], 5, 1, PIN_CLASS_SHORT, 60);
 	/* pid 3 unpins 3: record 3 (2), then record 5 (1) */
-	pintable_unpin(t, F(1), 3, 3, 120, on_match, &l);
-	assert_int_equal(l.n, 6);
-	expect(&l.v[4], 3, 2, PIN_CLASS_SHORT);
-	expect(&l.v[5], 5, 1, PIN_CLASS_SHORT);
+	pintable_unpin(t, F(1), 3, 3, 120, on_match, l);
+	assert_int_equal(l->n, 6);
+	expect(&l->v[4], 3, 2, PIN_CLASS_SHORT, 90);
+	expect(&l->v[5], 5, 1, PIN_CLASS_SHORT, 70);
 	check_invariants(t);
-	free(l.v);
-	pintable_free(t);
 }
 
 /* A single-owner folio: FIFO order across records of one pid. */
 static void test_fifo(void **state)
 {
-	struct pintable *t = new_table(1000000, 0);
-	struct rec_log l = { 0 };
+	FX(1000000, 0);
 	__u32 i;
 
-	(void)state;
 	for (i = 0; i < 10; i++)
 		pin(t, F(3), 1, 5, 100 + i, 0, i);
 	for (i = 0; i < 10; i++) {
 		/* alternate unpinners: same pid or a kworker, always FIFO */
-		pintable_unpin(t, F(3), 1, i & 1 ? 5 : 77, 100, on_match, &l);
-		assert_int_equal(l.n, i + 1);
-		expect(&l.v[i], 100 + i, 1, PIN_CLASS_SHORT);
+		pintable_unpin(t, F(3), 1, i & 1 ? 5 : 77, 100, on_match, l);
+		assert_int_equal(l->n, i + 1);
+		expect(&l->v[i], 100 + i, 1, PIN_CLASS_SHORT, 100 - i);
 	}
 	check_invariants(t);
-	free(l.v);
-	pintable_free(t);
 }
 
 static void collect_outstanding(__u64 folio, const struct pin_owner *own,
@@ -240,15 +261,14 @@ static void collect_outstanding(__u64 folio, const struct pin_owner *own,
 
 static void test_partial_unpin(void **state)
 {
-	struct pintable *t = new_table(1000000, 0);
-	struct rec_log l = { 0 }, out = { 0 };
+	FX(1000000, 0);
+	struct rec_log out = { 0 };
 	struct pintable_stats st;
 
-	(void)state;
 	pin(t, F(2), 5, 1, 1, 0, 10);
-	pintable_unpin(t, F(2), 2, 1, 20, on_match, &l);
-	assert_int_equal(l.n, 1);
-	expect(&l.v[0], 1, 2, PIN_CLASS_SHORT);
+	pintable_unpin(t, F(2), 2, 1, 20, on_match, l);
+	assert_int_equal(l->n, 1);
+	expect(&l->v[0], 1, 2, PIN_CLASS_SHORT, 10);
 	pintable_foreach_outstanding(t, collect_outstanding, &out);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.v[0].refs, 3);
@@ -257,42 +277,37 @@ static void test_partial_unpin(void **state)
 	pintable_get_stats(t, &st);
 	assert_int_equal(st.outstanding_refs, 3);
 	assert_int_equal(st.outstanding_records, 1);
-	pintable_unpin(t, F(2), 3, 9, 30, on_match, &l);
-	assert_int_equal(l.n, 2);
-	expect(&l.v[1], 1, 3, PIN_CLASS_SHORT);
-	assert_int_equal(l.v[1].ns, 20);
+	pintable_unpin(t, F(2), 3, 9, 30, on_match, l);
+	assert_int_equal(l->n, 2);
+	expect(&l->v[1], 1, 3, PIN_CLASS_SHORT, 20);
 	pintable_get_stats(t, &st);
 	assert_int_equal(st.outstanding_records, 0);
 	assert_int_equal(st.folios, 0);
 	check_invariants(t);
-	free(l.v);
 	free(out.v);
-	pintable_free(t);
 }
 
 static void test_preexisting(void **state)
 {
-	struct pintable *t = new_table(1000, 0);
-	struct rec_log l = { 0 };
+	FX(1000, 0);
 	struct pintable_stats st;
 
-	(void)state;
 	/* unknown folio: reported once, never dropped */
-	pintable_unpin(t, F(9), 4, 1, 10, on_match, &l);
-	assert_int_equal(l.n, 1);
-	assert_true(l.v[0].pre);
-	assert_int_equal(l.v[0].refs, 4);
-	assert_int_equal(l.v[0].folio, F(9));
+	pintable_unpin(t, F(9), 4, 1, 10, on_match, l);
+	assert_int_equal(l->n, 1);
+	assert_true(l->v[0].pre);
+	assert_int_equal(l->v[0].refs, 4);
+	assert_int_equal(l->v[0].folio, F(9));
 	/* more refs dropped than pinned: the rest is preexisting, one report */
 	pin(t, F(9), 2, 1, 1, 0, 20);
-	pintable_unpin(t, F(9), 5, 1, 30, on_match, &l);
-	assert_int_equal(l.n, 3);
-	expect(&l.v[1], 1, 2, PIN_CLASS_SHORT);
-	assert_true(l.v[2].pre);
-	assert_int_equal(l.v[2].refs, 3);
+	pintable_unpin(t, F(9), 5, 1, 30, on_match, l);
+	assert_int_equal(l->n, 3);
+	expect(&l->v[1], 1, 2, PIN_CLASS_SHORT, 10);
+	assert_true(l->v[2].pre);
+	assert_int_equal(l->v[2].refs, 3);
 	/* refs == 0 is nothing at all */
-	pintable_unpin(t, F(9), 0, 1, 40, on_match, &l);
-	assert_int_equal(l.n, 3);
+	pintable_unpin(t, F(9), 0, 1, 40, on_match, l);
+	assert_int_equal(l->n, 3);
 	/* a NULL callback still accounts */
 	pintable_unpin(t, F(10), 1, 1, 50, NULL, NULL);
 	pintable_get_stats(t, &st);
@@ -300,19 +315,15 @@ static void test_preexisting(void **state)
 	assert_int_equal(st.matched_refs, 2);
 	assert_int_equal(st.unpin_refs, 10);
 	check_invariants(t);
-	free(l.v);
-	pintable_free(t);
 }
 
 static void test_table_full(void **state)
 {
-	struct pintable *t = new_table(1000, 4);
+	FX(1000, 4);
 	struct pin_owner o = owner(1, 1, 0);
-	struct rec_log l = { 0 };
 	struct pintable_stats st;
 	int i;
 
-	(void)state;
 	for (i = 0; i < 4; i++)
 		pin(t, F(i), 1, 1, 1, 0, 10);
 	assert_int_equal(pintable_pin(t, F(100), 7, &o, 20), -ENOSPC);
@@ -324,137 +335,119 @@ static void test_table_full(void **state)
 	assert_int_equal(st.outstanding_records, 4);
 	check_invariants(t);
 	/* the rejected pin's unpin is preexisting, not lost */
-	pintable_unpin(t, F(100), 7, 1, 30, on_match, &l);
-	assert_int_equal(l.n, 1);
-	assert_true(l.v[0].pre);
+	pintable_unpin(t, F(100), 7, 1, 30, on_match, l);
+	assert_int_equal(l->n, 1);
+	assert_true(l->v[0].pre);
 	/* a freed record is reused */
-	pintable_unpin(t, F(0), 1, 1, 40, on_match, &l);
+	pintable_unpin(t, F(0), 1, 1, 40, on_match, l);
 	assert_int_equal(pintable_pin(t, F(200), 1, &o, 50), 0);
 	assert_int_equal(pintable_pin(t, F(201), 1, &o, 50), -ENOSPC);
 	check_invariants(t);
-	free(l.v);
-	pintable_free(t);
 }
 
 static void test_held_long_once(void **state)
 {
-	struct pintable *t = new_table(1000, 0);
-	struct rec_log l = { 0 };
+	FX(1000, 0);
 	struct pintable_stats st;
 
-	(void)state;
 	pin(t, F(1), 2, 1, 1, 0, 100);		/* A */
 	pin(t, F(2), 1, 1, 2, 0, 600);		/* B */
 	pin(t, F(3), 1, 1, 3, 0, 2000);		/* C */
 	pin(t, F(4), 1, 1, 4, 0, 2100);		/* D: unpinned early */
-	pintable_unpin(t, F(4), 1, 1, 2200, on_match, &l);
-	assert_int_equal(l.n, 1);
-	expect(&l.v[0], 4, 1, PIN_CLASS_SHORT);
-	l.n = 0;
+	pintable_unpin(t, F(4), 1, 1, 2200, on_match, l);
+	assert_int_equal(l->n, 1);
+	expect(&l->v[0], 4, 1, PIN_CLASS_SHORT, 100);
+	l->n = 0;
 
-	pintable_scan_held(t, 1099, on_held, &l);	/* A is 999 old */
-	assert_int_equal(l.n, 0);
-	pintable_scan_held(t, 1100, on_held, &l);	/* exactly the threshold */
-	assert_int_equal(l.n, 1);
-	assert_int_equal(l.v[0].kind, 'h');
-	assert_int_equal(l.v[0].tid, 1);
-	assert_int_equal(l.v[0].refs, 2);
-	assert_int_equal(l.v[0].ns, 1000);
-	pintable_scan_held(t, 1500, on_held, &l);	/* A again? no */
-	assert_int_equal(l.n, 1);
-	pintable_scan_held(t, 1600, on_held, &l);	/* B */
-	assert_int_equal(l.n, 2);
-	assert_int_equal(l.v[1].tid, 2);
-	pintable_scan_held(t, 1000000ULL, on_held, &l);	/* C only: D is gone */
-	assert_int_equal(l.n, 3);
-	assert_int_equal(l.v[2].tid, 3);
-	pintable_scan_held(t, 10000000ULL, on_held, &l);
-	assert_int_equal(l.n, 3);
+	pintable_scan_held(t, 1099, on_held, l);	/* A is 999 old */
+	assert_int_equal(l->n, 0);
+	pintable_scan_held(t, 1100, on_held, l);	/* exactly the threshold */
+	assert_int_equal(l->n, 1);
+	assert_int_equal(l->v[0].kind, 'h');
+	assert_int_equal(l->v[0].tid, 1);
+	assert_int_equal(l->v[0].refs, 2);
+	assert_int_equal(l->v[0].ns, 1000);
+	pintable_scan_held(t, 1500, on_held, l);	/* A again? no */
+	assert_int_equal(l->n, 1);
+	pintable_scan_held(t, 1600, on_held, l);	/* B */
+	assert_int_equal(l->n, 2);
+	assert_int_equal(l->v[1].tid, 2);
+	pintable_scan_held(t, 1000000ULL, on_held, l);	/* C only: D is gone */
+	assert_int_equal(l->n, 3);
+	assert_int_equal(l->v[2].tid, 3);
+	pintable_scan_held(t, 10000000ULL, on_held, l);
+	assert_int_equal(l->n, 3);
 	pintable_get_stats(t, &st);
 	assert_int_equal(st.held_long_reported, 3);
 
 	/* the reported A is held-long at unpin, even with a skewed ts */
-	l.n = 0;
-	pintable_unpin(t, F(1), 1, 1, 500, on_match, &l);
-	expect(&l.v[0], 1, 1, PIN_CLASS_HELD_LONG);
-	assert_int_equal(l.v[0].ns, 400);
-	pintable_unpin(t, F(1), 1, 1, 10000000ULL, on_match, &l);
-	expect(&l.v[1], 1, 1, PIN_CLASS_HELD_LONG);
+	l->n = 0;
+	pintable_unpin(t, F(1), 1, 1, 500, on_match, l);
+	expect(&l->v[0], 1, 1, PIN_CLASS_HELD_LONG, 400);
+	pintable_unpin(t, F(1), 1, 1, 10000000ULL, on_match, l);
+	expect(&l->v[1], 1, 1, PIN_CLASS_HELD_LONG, 9999900);
 	/* a partially unpinned record is not reported a second time */
 	pin(t, F(5), 3, 1, 5, 0, 20000000ULL);
-	pintable_unpin(t, F(5), 1, 1, 20000000ULL + 10, on_match, &l);
-	expect(&l.v[2], 5, 1, PIN_CLASS_SHORT);
-	l.n = 0;
-	pintable_scan_held(t, 30000000ULL, on_held, &l);
-	pintable_scan_held(t, 40000000ULL, on_held, &l);
-	assert_int_equal(l.n, 1);	/* E, with what is left of it */
-	assert_int_equal(l.v[0].tid, 5);
-	assert_int_equal(l.v[0].refs, 2);
+	pintable_unpin(t, F(5), 1, 1, 20000000ULL + 10, on_match, l);
+	expect(&l->v[2], 5, 1, PIN_CLASS_SHORT, 10);
+	l->n = 0;
+	pintable_scan_held(t, 30000000ULL, on_held, l);
+	pintable_scan_held(t, 40000000ULL, on_held, l);
+	assert_int_equal(l->n, 1);	/* E, with what is left of it */
+	assert_int_equal(l->v[0].tid, 5);
+	assert_int_equal(l->v[0].refs, 2);
 	check_invariants(t);
-	free(l.v);
-	pintable_free(t);
 }
 
 /* Unpin class by hold time alone: strictly below vs at the threshold. */
 static void test_class_threshold(void **state)
 {
-	struct pintable *t = new_table(1000, 0);
-	struct rec_log l = { 0 };
+	FX(1000, 0);
 
-	(void)state;
 	pin(t, F(1), 1, 1, 1, 0, 100);
 	pin(t, F(2), 1, 1, 2, 0, 100);
-	pintable_unpin(t, F(1), 1, 1, 1099, on_match, &l);
-	pintable_unpin(t, F(2), 1, 1, 1100, on_match, &l);
-	expect(&l.v[0], 1, 1, PIN_CLASS_SHORT);
-	expect(&l.v[1], 2, 1, PIN_CLASS_HELD_LONG);
+	pintable_unpin(t, F(1), 1, 1, 1099, on_match, l);
+	pintable_unpin(t, F(2), 1, 1, 1100, on_match, l);
+	expect(&l->v[0], 1, 1, PIN_CLASS_SHORT, 999);
+	expect(&l->v[1], 2, 1, PIN_CLASS_HELD_LONG, 1000);
 	/* out-of-order unpin (ts before t0) is a 0 hold, not a huge one */
 	pin(t, F(3), 1, 1, 3, 0, 5000);
-	pintable_unpin(t, F(3), 1, 1, 4000, on_match, &l);
-	expect(&l.v[2], 3, 1, PIN_CLASS_SHORT);
-	assert_int_equal(l.v[2].ns, 0);
-	free(l.v);
-	pintable_free(t);
+	pintable_unpin(t, F(3), 1, 1, 4000, on_match, l);
+	expect(&l->v[2], 3, 1, PIN_CLASS_SHORT, 0);
 }
 
 static void test_longterm(void **state)
 {
-	struct pintable *t = new_table(1000, 0);
-	struct rec_log l = { 0 };
+	FX(1000, 0);
 
-	(void)state;
 	pin(t, F(1), 1, 1, 1, PT_F_LONGTERM, 0);
 	pin(t, F(1), 1, 1, 2, 0, 10);
-	pintable_scan_held(t, 1000000000ULL, on_held, &l);
-	assert_int_equal(l.n, 1);		/* only the short-term one */
-	assert_int_equal(l.v[0].tid, 2);
-	pintable_scan_held(t, 2000000000ULL, on_held, &l);
-	assert_int_equal(l.n, 1);
-	l.n = 0;
-	pintable_unpin(t, F(1), 2, 1, 3000000000ULL, on_match, &l);
-	assert_int_equal(l.n, 2);
-	expect(&l.v[0], 1, 1, PIN_CLASS_LONGTERM);
-	assert_int_equal(l.v[0].pt_flags & PT_F_LONGTERM, PT_F_LONGTERM);
-	expect(&l.v[1], 2, 1, PIN_CLASS_HELD_LONG);
+	pintable_scan_held(t, 1000000000ULL, on_held, l);
+	assert_int_equal(l->n, 1);		/* only the short-term one */
+	assert_int_equal(l->v[0].tid, 2);
+	pintable_scan_held(t, 2000000000ULL, on_held, l);
+	assert_int_equal(l->n, 1);
+	l->n = 0;
+	pintable_unpin(t, F(1), 2, 1, 3000000000ULL, on_match, l);
+	assert_int_equal(l->n, 2);
+	expect(&l->v[0], 1, 1, PIN_CLASS_LONGTERM, 3000000000ULL);
+	assert_int_equal(l->v[0].pt_flags & PT_F_LONGTERM, PT_F_LONGTERM);
+	expect(&l->v[1], 2, 1, PIN_CLASS_HELD_LONG, 2999999990ULL);
 	/* a short longterm hold is still longterm */
 	pin(t, F(2), 1, 1, 3, PT_F_LONGTERM, 5000000000ULL);
-	pintable_unpin(t, F(2), 1, 1, 5000000000ULL + 1, on_match, &l);
-	expect(&l.v[2], 3, 1, PIN_CLASS_LONGTERM);
-	free(l.v);
-	pintable_free(t);
+	pintable_unpin(t, F(2), 1, 1, 5000000000ULL + 1, on_match, l);
+	expect(&l->v[2], 3, 1, PIN_CLASS_LONGTERM, 1);
 }
 
 /* Enough folios to grow both the hash table and the pool many times. */
 static void test_growth(void **state)
 {
-	struct pintable *t = new_table(1000, 0);
-	struct rec_log l = { 0 };
+	FX(1000, 0);
 	struct pintable_stats st;
 	const __u32 n = 200000;
 	__u32 i, j, *perm = malloc(n * sizeof(*perm)), tmp;
 	unsigned int seed = 1;
 
-	(void)state;
 	assert_non_null(perm);
 	for (i = 0; i < n; i++) {
 		pin(t, F(i), 1, i % 7, i, 0, i);
@@ -468,19 +461,17 @@ static void test_growth(void **state)
 	}
 	/* random deletion order exercises backward-shift deletion */
 	for (i = 0; i < n; i++) {
-		l.n = 0;
-		pintable_unpin(t, F(perm[i]), 1, 3, n, on_match, &l);
-		assert_int_equal(l.n, 1);
-		assert_false(l.v[0].pre);
-		assert_int_equal(l.v[0].tid, perm[i]);
+		l->n = 0;
+		pintable_unpin(t, F(perm[i]), 1, 3, n, on_match, l);
+		assert_int_equal(l->n, 1);
+		assert_false(l->v[0].pre);
+		assert_int_equal(l->v[0].tid, perm[i]);
 	}
 	pintable_get_stats(t, &st);
 	assert_int_equal(st.folios, 0);
 	assert_int_equal(st.outstanding_refs, 0);
 	check_invariants(t);
 	free(perm);
-	free(l.v);
-	pintable_free(t);
 }
 
 /*
@@ -624,18 +615,8 @@ static void run_random(unsigned int seed, size_t max_records, __u32 nfolios,
 			model_scan(&m, now, &b);
 		}
 		assert_int_equal(a.n, b.n);
-		for (i = 0; i < a.n; i++) {
-			/* compare field by field: padding is not zeroed */
-			assert_int_equal(a.v[i].kind, b.v[i].kind);
-			assert_int_equal(a.v[i].folio, b.v[i].folio);
-			assert_int_equal(a.v[i].pid, b.v[i].pid);
-			assert_int_equal(a.v[i].tid, b.v[i].tid);
-			assert_int_equal(a.v[i].pt_flags, b.v[i].pt_flags);
-			assert_int_equal(a.v[i].refs, b.v[i].refs);
-			assert_int_equal(a.v[i].ns, b.v[i].ns);
-			assert_int_equal(a.v[i].cls, b.v[i].cls);
-			assert_int_equal(a.v[i].pre, b.v[i].pre);
-		}
+		if (a.n)
+			assert_memory_equal(a.v, b.v, a.n * sizeof(*a.v));
 		a.n = b.n = 0;
 		if (op % 1024 == 0)
 			check_invariants(t);
@@ -703,17 +684,17 @@ static void test_random_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_basic),
-		cmocka_unit_test(test_multi_owner),
-		cmocka_unit_test(test_same_pid_preference),
-		cmocka_unit_test(test_fifo),
-		cmocka_unit_test(test_partial_unpin),
-		cmocka_unit_test(test_preexisting),
-		cmocka_unit_test(test_table_full),
-		cmocka_unit_test(test_held_long_once),
-		cmocka_unit_test(test_class_threshold),
-		cmocka_unit_test(test_longterm),
-		cmocka_unit_test(test_growth),
+		cmocka_unit_test_teardown(test_basic, fx_teardown),
+		cmocka_unit_test_teardown(test_multi_owner, fx_teardown),
+		cmocka_unit_test_teardown(test_same_pid_preference, fx_teardown),
+		cmocka_unit_test_teardown(test_fifo, fx_teardown),
+		cmocka_unit_test_teardown(test_partial_unpin, fx_teardown),
+		cmocka_unit_test_teardown(test_preexisting, fx_teardown),
+		cmocka_unit_test_teardown(test_table_full, fx_teardown),
+		cmocka_unit_test_teardown(test_held_long_once, fx_teardown),
+		cmocka_unit_test_teardown(test_class_threshold, fx_teardown),
+		cmocka_unit_test_teardown(test_longterm, fx_teardown),
+		cmocka_unit_test_teardown(test_growth, fx_teardown),
 		cmocka_unit_test(test_random_small),
 		cmocka_unit_test(test_random_large),
 	};
