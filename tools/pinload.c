@@ -55,15 +55,7 @@ struct opts {
 	unsigned int seen;				/* O_* given */
 };
 
-/* Global FOLL_PIN counters from /proc/vmstat; -1: unknown. */
-struct pinstat {
-	long long acq, rel;
-};
-
-struct kv {
-	const char *key;
-	long long val;
-};
+struct pinstat { long long acq, rel; };	/* FOLL_PIN counters; -1: unknown */
 
 /* What happened; filled by a workload, printed by emit(). */
 struct res {
@@ -75,7 +67,7 @@ struct res {
 	double ms;		/* its duration */
 	struct pinstat p0, p1;	/* vmstat before and after */
 	int nextra;
-	struct kv extra[MAX_EXTRA];	/* workload-specific numbers */
+	struct { const char *key; long long val; } extra[MAX_EXTRA];
 	int nkids;		/* fork-pvr: results of the children */
 	const struct res *kids;
 };
@@ -103,8 +95,10 @@ static int fail(struct res *r, const char *step)
 
 static void extra(struct res *r, const char *key, long long val)
 {
-	if (r->nextra < MAX_EXTRA)
-		r->extra[r->nextra++] = (struct kv){ key, val };
+	if (r->nextra < MAX_EXTRA) {
+		r->extra[r->nextra].key = key;
+		r->extra[r->nextra++].val = val;
+	}
 }
 
 static double now_ms(void)
@@ -148,7 +142,8 @@ static char *map_pages(size_t n, bool touch)
 	char *p = mmap(NULL, n * pg, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED || madvise(p, n * pg, MADV_NOHUGEPAGE))
+	/* EINVAL: kernel without THP, nothing to turn off */
+	if (p == MAP_FAILED || (madvise(p, n * pg, MADV_NOHUGEPAGE) && errno != EINVAL))
 		return NULL;
 	if (touch)
 		memset(p, 0x5a, n * pg);
@@ -209,12 +204,27 @@ static struct pinstat pinstat_now(void)
 	return s;
 }
 
-/* Pins taken and not yet released between a and b, -1 if unknown. */
-static long long pins_held(struct pinstat a, struct pinstat b)
+/* Bracket the call under test: vmstat snapshots, duration, its errno. */
+static void call_begin(struct res *r)
 {
-	if (a.acq < 0 || a.rel < 0 || b.acq < 0 || b.rel < 0)
-		return -1;
-	return (b.acq - b.rel) - (a.acq - a.rel);
+	r->p0 = pinstat_now();
+	r->ms = now_ms();
+	errno = 0;
+}
+
+static void call_end(struct res *r, long long ret)
+{
+	r->err = errno;	/* arguments are evaluated first: errno of the call */
+	r->ret = ret;
+	r->ms = now_ms() - r->ms;
+	r->p1 = pinstat_now();
+}
+
+/* The call under test (or the check of its data) failed: keep r->err. */
+static int call_failed(struct res *r, const char *step)
+{
+	r->failed = step;
+	return -1;
 }
 
 /* ---- JSON: one object on one line --------------------------------------- */
@@ -248,8 +258,6 @@ static void j_str(const char *k, const char *s)
 /* Fields of one result; also used for each fork-pvr child. */
 static void j_result(const struct res *r)
 {
-	if (r->mode)
-		j_str("mode", r->mode);
 	for (int i = 0; i < r->nextra; i++)
 		j_int(r->extra[i].key, r->extra[i].val);
 	j_int("ret", r->ret);
@@ -282,6 +290,8 @@ static int emit(const char *workload, const struct opts *o, const struct res *r)
 		j_int("ms", o->ms);
 	if (o->seen & O_CHILDREN)
 		j_int("children", o->children);
+	if (r->mode)
+		j_str("mode", r->mode);
 	j_result(r);
 	if (r->kids) {
 		j_key("results");
@@ -427,7 +437,6 @@ static int do_pvr(const struct opts *o, struct res *r)
 	uintptr_t raddr = 0;
 	struct iovec lv, rv;
 	struct uffd u;
-	double t0;
 	pid_t pid;
 	char *buf;
 
@@ -458,18 +467,13 @@ static int do_pvr(const struct opts *o, struct res *r)
 		return -1;
 	lv = (struct iovec){ buf, len };
 	rv = (struct iovec){ (void *)raddr, len };
-	r->p0 = pinstat_now();
-	t0 = now_ms();
-	errno = 0;
-	r->ret = o->write ? process_vm_writev(pid, &lv, 1, &rv, 1, 0)
-			  : process_vm_readv(pid, &lv, 1, &rv, 1, 0);
-	r->err = errno;
-	r->ms = now_ms() - t0;
-	r->p1 = pinstat_now();
+	call_begin(r);
+	call_end(r, o->write ? process_vm_writev(pid, &lv, 1, &rv, 1, 0)
+			     : process_vm_readv(pid, &lv, 1, &rv, 1, 0));
 	if (hold)
 		extra(r, "uffd_faults", uffd_stop(&u));
 	if (r->ret != (long long)len)
-		return fail(r, o->write ? "process_vm_writev" : "process_vm_readv");
+		return call_failed(r, o->write ? "process_vm_writev" : "process_vm_readv");
 	if (!o->write)
 		r->verified = pat_ok(buf, o->pages, SEED_REMOTE);
 	close(dp[1]);	/* releases the target, which checks what we wrote */
@@ -477,8 +481,7 @@ static int do_pvr(const struct opts *o, struct res *r)
 		return fail(r, "waitpid");
 	if (o->write)
 		r->verified = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	errno = 0;
-	return r->verified ? 0 : fail(r, "verify");
+	return r->verified ? 0 : call_failed(r, "verify");
 }
 
 /* K concurrent children each run pvr (tests that descendants are traced). */
@@ -491,7 +494,7 @@ static int do_fork_pvr(const struct opts *o, struct res *r)
 	if (pipe(rp))
 		return fail(r, "pipe");
 	fflush(stdout);
-	r->p0 = pinstat_now();
+	call_begin(r);
 	for (; started < o->children; started++) {
 		pid_t pid = fork();
 
@@ -512,13 +515,12 @@ static int do_fork_pvr(const struct opts *o, struct res *r)
 		ok += !kids[r->nkids++].failed;
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
-	r->p1 = pinstat_now();
+	errno = 0;
+	call_end(r, ok);
 	r->kids = kids;
 	extra(r, "started", started);
 	extra(r, "ok_children", ok);
-	r->ret = ok;
-	errno = 0;
-	return r->failed || ok == o->children ? 0 : fail(r, "child");
+	return r->failed || ok == o->children ? 0 : call_failed(r, "child");
 }
 
 /* ---- uring: IORING_REGISTER_BUFFERS -> FOLL_PIN | FOLL_LONGTERM ----------- */
@@ -530,7 +532,6 @@ static int do_uring(const struct opts *o, struct res *r)
 	struct io_uring_params p = { 0 };
 	struct pinstat mid;
 	int fd, uerr, ml = 0;
-	double t0;
 	long un;
 
 	/* Registered buffers count against RLIMIT_MEMLOCK without CAP_IPC_LOCK. */
@@ -544,16 +545,13 @@ static int do_uring(const struct opts *o, struct res *r)
 	fd = syscall(__NR_io_uring_setup, 8, &p);
 	if (fd < 0)	/* EPERM: sysctl kernel.io_uring_disabled */
 		return fail(r, "io_uring_setup");
-	r->p0 = pinstat_now();
-	t0 = now_ms();
-	errno = 0;
-	r->ret = syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, &iov, 1);
-	r->err = errno;
-	r->ms = now_ms() - t0;
+	call_begin(r);
+	call_end(r, syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, &iov, 1));
 	if (r->ret)
-		return fail(r, "register");
-	mid = pinstat_now();
-	extra(r, "pins_held", pins_held(r->p0, mid));
+		return call_failed(r, "register");
+	mid = r->p1;	/* pins outstanding while registered: */
+	extra(r, "pins_held", mid.acq < 0 || r->p0.acq < 0 ? -1
+	      : (mid.acq - mid.rel) - (r->p0.acq - r->p0.rel));
 	sleep_ms(o->keep_ms);
 	un = syscall(__NR_io_uring_register, fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
 	uerr = un ? errno : 0;
@@ -573,7 +571,7 @@ static int do_vmsplice(const struct opts *o, struct res *r)
 	char *buf = map_pages(o->pages, true), *back;
 	struct iovec iov = { buf, len };
 	int pfd[2], size;
-	double t0;
+	ssize_t n;
 
 	r->mode = o->drain ? "drain" : "close";
 	if (!buf)
@@ -586,21 +584,20 @@ static int do_vmsplice(const struct opts *o, struct res *r)
 	if (size < 0)
 		return fail(r, "F_SETPIPE_SZ");
 	pat_fill(buf, 0, o->pages, SEED_LOCAL);
-	r->p0 = pinstat_now();
-	t0 = now_ms();
 	/* NONBLOCK: a pipe that is too small must fail, not wait for a reader. */
-	for (r->ret = 0; iov.iov_len; ) {
-		ssize_t n = vmsplice(pfd[1], &iov, 1, SPLICE_F_NONBLOCK);
-
+	call_begin(r);
+	while (iov.iov_len) {
+		n = vmsplice(pfd[1], &iov, 1, SPLICE_F_NONBLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fail(r, "vmsplice");
-		r->ret += n;
+			break;
 		iov.iov_base = (char *)iov.iov_base + n;
 		iov.iov_len -= n;
 	}
-	r->ms = now_ms() - t0;
+	call_end(r, len - iov.iov_len);
+	if (iov.iov_len)
+		return call_failed(r, "vmsplice");
 	sleep_ms(o->hold_ms);
 	if (o->drain) {
 		/* pipe_read() drops each page's reference as it empties a buffer. */
@@ -613,8 +610,7 @@ static int do_vmsplice(const struct opts *o, struct res *r)
 	close(pfd[0]);
 	close(pfd[1]);
 	r->p1 = pinstat_now();
-	errno = 0;
-	return r->verified ? 0 : fail(r, "verify");
+	return r->verified == 0 ? call_failed(r, "verify") : 0;
 }
 
 /* ---- odirect: O_DIRECT pread/pwrite -> bio_iov_iter_get_pages ----------- */
@@ -639,7 +635,6 @@ static int do_odirect(const struct opts *o, struct res *r)
 	size_t n = o->pages, len = n * pg;
 	bool hold = o->hold_ms >= 0;
 	struct uffd u;
-	double t0;
 	char *buf;
 	int fd;
 
@@ -658,32 +653,24 @@ static int do_odirect(const struct opts *o, struct res *r)
 	pat_fill(buf, 0, hold ? 1 : n, SEED_LOCAL);
 	if (hold && uffd_start(&u, r, buf, buf + pg, n - 1, SEED_LOCAL, o->hold_ms))
 		return -1;
-	r->p0 = pinstat_now();
-	t0 = now_ms();
-	errno = 0;
-	r->ret = o->write ? pwrite(fd, buf, len, 0) : pread(fd, buf, len, 0);
-	r->err = errno;
-	r->ms = now_ms() - t0;
-	r->p1 = pinstat_now();
+	call_begin(r);
+	call_end(r, o->write ? pwrite(fd, buf, len, 0) : pread(fd, buf, len, 0));
 	if (hold)
 		extra(r, "uffd_faults", uffd_stop(&u));
 	close(fd);
 	if (r->ret != (long long)len)
-		return fail(r, o->write ? "pwrite" : "pread");
+		return call_failed(r, o->write ? "pwrite" : "pread");
 	if (!o->write)
 		return 0;
 	r->verified = readback_ok(o->dev, n);
-	errno = 0;
-	return r->verified ? 0 : fail(r, "verify");
+	return r->verified ? 0 : call_failed(r, "verify");
 }
 
 static int do_sleep(const struct opts *o, struct res *r)
 {
-	double t0 = now_ms();
-
+	call_begin(r);
 	sleep_ms(o->ms);
-	r->ms = now_ms() - t0;
-	r->ret = 0;
+	call_end(r, 0);
 	return 0;
 }
 
