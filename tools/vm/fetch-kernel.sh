@@ -33,12 +33,28 @@ done
 check_ver "$ver"
 
 kdir=$(kernel_dir "$ver")
+
+# Debian's image packages ship no modules.dep (depmod runs at install time).
+run_depmod() { # $1: modules dir, $2: kver
+	local base
+	need_cmd depmod
+	base=$(mktemp -d)
+	mkdir -p "$base/lib/modules"
+	ln -s "$1" "$base/lib/modules/$2"
+	depmod -b "$base" "$2" || die "depmod failed for $2"
+	rm -rf "$base"
+}
+# Caches made before depmod was part of the fetch only need the indexes.
+if ((!refresh)) && [[ -s $kdir/kver && ! -s $kdir/modules/modules.dep ]]; then
+	run_depmod "$kdir/modules" "$(cat "$kdir/kver")"
+fi
+
 if ((!refresh)) && kernel_ready "$ver"; then
 	echo "kernel $ver: $(cat "$kdir/package") (uname -r $(cat "$kdir/kver")), cached in $kdir"
 	exit 0
 fi
 
-need_cmd apt-get apt-cache dpkg-deb flock
+need_cmd apt-get apt-cache dpkg-deb flock depmod
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [[ -r $keyring ]] || die "$keyring missing (install debian-archive-keyring)"
 
@@ -143,6 +159,7 @@ cp "$stage/root/boot/config-$kver" "$out/config"
 # Debian's System.map is a stub pointing at the -dbg package; keep it anyway.
 [[ -f $stage/root/boot/System.map-$kver ]] && cp "$stage/root/boot/System.map-$kver" "$out/System.map"
 mv "$moddir/$kver" "$out/modules"
+run_depmod "$out/modules" "$kver"
 echo "${dep}_$pkg_ver" >"$out/package"
 echo "$kver" >"$out/kver"
 

@@ -10,9 +10,8 @@
 # load order. run.sh appends a second, per-run cpio (script, --add files,
 # settings); the kernel unpacks concatenated archives in order.
 #
-# Debian's image packages ship no modules.dep (depmod runs at install time),
-# so dependencies come from each module's own .modinfo "depends=" and
-# "softdep=pre:" entries, which is what depmod reads as well.
+# Dependencies come from modules.dep, modules.softdep ("pre:" entries only)
+# and modules.alias, which fetch-kernel.sh generates with depmod.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -47,24 +46,38 @@ if [[ -s $out ]]; then
 	exit 0
 fi
 
-declare -A index=() done_=()
+declare -A index=() deps=() done_=()
 order=()
 if (($#)); then
-	while IFS= read -r f; do
-		b=${f##*/}
-		index[$(norm "${b%%.ko*}")]=$f
-	done < <(cd "$kdir/modules" && find kernel -name '*.ko*')
+	# modules.dep lines: "kernel/path/name.ko.xz: kernel/dep1.ko.xz ...".
+	while IFS= read -r line; do
+		f=${line%%:*} b=${f##*/}
+		b=$(norm "${b%%.ko*}")
+		index[$b]=$f deps[$b]=${line#*:}
+	done <"$kdir/modules/modules.dep"
 fi
 
 is_builtin() {
-	grep -qE "/$1\.ko$" <(sed 's/-/_/g' "$kdir/modules/modules.builtin")
+	sed 's/-/_/g' "$kdir/modules/modules.builtin" | grep -qE "/$1\.ko$"
+}
+
+softdeps() { # $1: module name; prints its "pre:" soft dependencies
+	awk -v m="$1" '$1 == "softdep" && (gsub(/-/, "_", $2) || 1) && $2 == m' "$kdir/modules/modules.softdep" |
+		sed -n 's/.* pre: *//p' | sed 's/ *post:.*//'
+}
+
+# Soft dependencies often name an alias ("crc32c"). Prefer the portable
+# *_generic provider: e.g. crc32c_intel refuses CPUs without SSE4.2.
+alias_target() {
+	awk -v a="$1" '$1 == "alias" && $2 == a {print $3}' "$kdir/modules/modules.alias" |
+		sed 's/-/_/g' | awk '/_generic$/ {g = $0} NR == 1 {f = $0} END {print (g != "" ? g : f)}'
 }
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/root/lib/modules/$kver" "$stage/root/etc/pintrace"
 
-unpack_module() { # $1: name, $2: path relative to modules/; prints .ko path
+unpack_module() { # $1: name, $2: path relative to modules/
 	local src=$kdir/modules/$2 dst=$stage/root/lib/modules/$kver/$1.ko
 	case "$src" in
 	*.ko) cp "$src" "$dst" ;;
@@ -73,45 +86,45 @@ unpack_module() { # $1: name, $2: path relative to modules/; prints .ko path
 	*.ko.gz) gzip -dc "$src" >"$dst" ;;
 	*) die "unknown module compression: $src" ;;
 	esac
-	echo "$dst"
 }
 
-modinfo_field() { # $1: .ko file, $2: field
-	tr '\0' '\n' <"$1" | sed -n "s/^$2=//p" | head -n1
-}
-
-resolve() { # $1: module name; appends it after its dependencies
-	local name ko d soft
+resolve() { # $1: module or alias, $2: "soft" if optional; appends after deps
+	local name kind=${2:-hard} d t
 	name=$(norm "$1")
 	[[ -z ${done_[$name]:-} ]] || return 0
-	done_[$name]=1
 	if [[ -z ${index[$name]:-} ]]; then
-		is_builtin "$name" && { log "module $name is built into $kver"; return 0; }
-		die "module '$1' not found in $kver"
+		t=$(alias_target "$1")
+		if [[ -n $t && -n ${index[$t]:-} ]]; then
+			resolve "$t" "$kind"
+		elif is_builtin "$name"; then
+			log "module $name is built into $kver"
+		elif [[ $kind == soft ]]; then
+			log "soft dependency $name not available in $kver, skipped"
+		else
+			die "module '$1' not found in $kver"
+		fi
+		done_[$name]=1
+		return 0
 	fi
-	ko=$(unpack_module "$name" "${index[$name]}")
-	for d in $(modinfo_field "$ko" depends | tr ',' ' '); do
-		resolve "$d"
+	done_[$name]=1
+	for d in $(softdeps "$name"); do
+		resolve "$d" soft
 	done
-	# Soft dependencies may name modules this kernel does not have.
-	soft=$(modinfo_field "$ko" softdep | sed -n 's/^pre: *//p' | sed 's/ *post:.*//')
-	for d in $soft; do
-		[[ -z ${index[$(norm "$d")]:-} ]] || resolve "$d"
+	# The recursion orders everything; modules.dep's own order is not needed.
+	for d in ${deps[$name]}; do
+		d=${d##*/}
+		resolve "${d%%.ko*}" "$kind"
 	done
-	order+=("$name")
+	unpack_module "$name" "${index[$name]}"
+	order+=("$name $kind")
 }
 
 for m in "$@"; do
 	resolve "$m"
 done
-for m in "${order[@]}"; do
-	echo "$m /lib/modules/$kver/$m.ko"
+for m in ${order[@]+"${order[@]}"}; do
+	echo "${m% *} /lib/modules/$kver/${m% *}.ko ${m#* }"
 done >"$stage/root/etc/pintrace/modules"
-# Keep only modules that made it into the load list.
-(cd "$stage/root/lib/modules/$kver" && for f in *.ko; do
-	[[ -e $f ]] || continue
-	grep -q "^${f%.ko} " "$stage/root/etc/pintrace/modules" || rm -f "$f"
-done)
 
 r=$stage/root
 mkdir -p "$r"/{bin,dev,proc,sys,tmp,run,root,out,guest,mnt} "$r/usr" "$r/lib"

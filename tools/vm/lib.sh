@@ -2,11 +2,13 @@
 # shellcheck shell=bash
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE=${PINTRACE_CACHE:-$HOME/.cache/pintrace}
+CACHE=${PINTRACE_CACHE:-${HOME:?set HOME or PINTRACE_CACHE}/.cache/pintrace}
 
+# run.sh sets DIE_RC=125 so that its own failures never look like a guest
+# script's exit status.
 die() {
 	echo "${0##*/}: error: $*" >&2
-	exit 1
+	exit "${DIE_RC:-1}"
 }
 
 log() {
@@ -39,7 +41,7 @@ kernel_dir() {
 kernel_ready() {
 	local d
 	d=$(kernel_dir "$1")
-	[[ -s $d/kver && -s $d/vmlinuz && -d $d/modules ]]
+	[[ -s $d/kver && -s $d/vmlinuz && -s $d/modules/modules.dep ]]
 }
 
 # Print the path of an uncompressed vmlinux ELF for PVH boots, unpacking it
