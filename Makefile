@@ -82,15 +82,15 @@ $(OUTPUT)/pintrace: $(OBJS)
 
 # Unit tests: one cmocka program per tests/unit/test_*.c, linked with the
 # user-space objects except main.
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 unit: $(UNIT_BINS)
 
-$(OUTPUT)/pinload: tools/pinload.c | $(OUTPUT)
+$(OUTPUT)/pinload: $(wildcard tools/pinload/*.c) tools/pinload/pinload.h | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -static -o $@ $< -lpthread
+	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -static -o $@ $(filter %.c,$^) -lpthread
 
 # Everything a fresh Debian machine needs to build and test (apt, as root).
 deps:

@@ -44,6 +44,12 @@ static double rel_s(const struct output *o, __u64 ts)
 	return ts > o->t0_ns ? (ts - o->t0_ns) / 1e9 : 0.0;
 }
 
+/* JSON times: integer ns since tracing started (no float rounding noise) */
+static json_object *json_ts(const struct output *o, __u64 ts)
+{
+	return json_object_new_int64(ts > o->t0_ns ? (int64_t)(ts - o->t0_ns) : 0);
+}
+
 /* Common fields of a record about one task's event. */
 static json_object *json_task_record(const struct output *o, const char *type,
 				     const struct pt_event *e)
@@ -51,7 +57,7 @@ static json_object *json_task_record(const struct output *o, const char *type,
 	json_object *j = json_object_new_object();
 
 	json_object_object_add(j, "type", json_object_new_string(type));
-	json_object_object_add(j, "ts", json_object_new_double(rel_s(o, e->ts_ns)));
+	json_object_object_add(j, "ts_ns", json_ts(o, e->ts_ns));
 	json_object_object_add(j, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(j, "tid", json_object_new_int64(e->tid));
 	json_object_object_add(j, "comm", json_str_kernel(e->comm, sizeof(e->comm)));
@@ -65,7 +71,7 @@ static void text_header(struct output *o)
 	if (o->header_done)
 		return;
 	o->header_done = true;
-	fprintf(o->f, "%-10s %-16s %-7s %-7s %-5s %-24s %5s %-22s %s\n", "TIME(s)", "COMM", "PID",
+	fprintf(o->f, "%-10s %-16s %-7s %-7s %-5s %-24s %5s %-26s %s\n", "TIME(s)", "COMM", "PID",
 		"TID", "EVENT", "API", "REFS", "FLAGS", "DETAIL");
 }
 
@@ -75,7 +81,7 @@ static void text_line(struct output *o, const struct pt_event *e, const char *ev
 	char comm[4 * PT_COMM_LEN + 1];
 
 	text_header(o);
-	fprintf(o->f, "%-10.6f %-16s %-7u %-7u %-5s %-24s %5llu %-22s %s\n", rel_s(o, e->ts_ns),
+	fprintf(o->f, "%-10.6f %-16s %-7u %-7u %-5s %-24s %5llu %-26s %s\n", rel_s(o, e->ts_ns),
 		sanitize_text(e->comm, sizeof(e->comm), comm, sizeof(comm)), e->pid, e->tid, ev,
 		api, (unsigned long long)refs, flags, detail);
 }
@@ -201,7 +207,7 @@ void out_held(struct output *o, __u64 now_ns, __u64 folio, const struct pin_owne
 	json_object *j = json_object_new_object();
 
 	json_object_object_add(j, "type", json_object_new_string("held_long"));
-	json_object_object_add(j, "ts", json_object_new_double(rel_s(o, now_ns)));
+	json_object_object_add(j, "ts_ns", json_ts(o, now_ns));
 	json_object_object_add(j, "pid", json_object_new_int64(ow->pid));
 	json_object_object_add(j, "tid", json_object_new_int64(ow->tid));
 	json_object_object_add(j, "comm", json_str_kernel(ow->comm, sizeof(ow->comm)));

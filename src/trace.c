@@ -215,7 +215,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	int ret = EXIT_RUNTIME, err;
 	char summary[160];
 	FILE *f = stdout;
-	__u64 start;
+	__u64 start, t0;
 
 	libbpf_set_print(o->verbose > 1 ? libbpf_print : libbpf_quiet);
 	signal(SIGINT, on_signal);
@@ -239,6 +239,8 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		}
 		cp = &c;
 	}
+	/* event times are relative to this: nothing attached can predate it */
+	t0 = now_mono_ns();
 	err = session_start(&t.sess, plan, &so);
 	if (err) {
 		fprintf(stderr, "pintrace: %s\n", t.sess.err);
@@ -254,7 +256,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	}
 	session_attach_summary(&t.sess, summary, sizeof(summary));
 	start = now_mono_ns();
-	out_init(&t.out, f, o->fmt, !o->quiet, foll, start);
+	out_init(&t.out, f, o->fmt, !o->quiet, foll, t0);
 	out_attach(&t.out, kf, plan, summary);
 	vmstat_read_pins(&vm0);
 	if (o->ready_path && write_ready(o->ready_path))

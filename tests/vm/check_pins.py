@@ -123,6 +123,29 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
         check(len(pids) >= exp["procs"], f"{tag}: pins of {len(pids)} descendant processes traced")
 
 
+def check_filter(outdir, name, want):
+    """-p / -n: only the selected process's 8 pins; another's 4 ran meanwhile."""
+    tag = f"filter {name}"
+    try:
+        rc, a0, r0, a1, r1 = map(int, open(os.path.join(outdir, f"{name}.case")).read().split())
+        recs = load_ndjson(os.path.join(outdir, f"{name}.ndjson"))
+    except (OSError, ValueError) as e:
+        check(False, f"{tag}: ran and produced output: {e}")
+        return
+    summary = recs[-1] if recs else {}
+    check(rc == 0 and summary.get("type") == "summary", f"{tag}: exit 0 with a summary")
+    if summary.get("type") != "summary":
+        return
+    check(a1 - a0 == want + 4, f"{tag}: the kernel saw both processes pin ({a1 - a0} == {want + 4})")
+    pins = summary["pins"]
+    check(pins["acquired_refs"] == want and pins["released_refs"] == want,
+          f"{tag}: only the selected process's {want} pins and unpins counted "
+          f"({pins['acquired_refs']}/{pins['released_refs']})")
+    check(summary["loss"]["total"] == 0, f"{tag}: nothing lost")
+    comms = {r.get("comm") for r in recs if r.get("type") == "pin"}
+    check(comms == {"pinload"}, f"{tag}: pin records only from pinload ({comms})")
+
+
 def check_system(outdir):
     try:
         text = open(os.path.join(outdir, "system.txt"), errors="replace").read()
@@ -157,6 +180,8 @@ def main():
                 continue
             rc, vm0, vm1 = cases[(b, name)]
             check_case(a.outdir, b, name, rc, vm0, vm1, a.odirect)
+    check_filter(a.outdir, "filter-pid", 8)
+    check_filter(a.outdir, "filter-comm", 8)
     check_system(a.outdir)
     print(f"{len(PASSED)} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0

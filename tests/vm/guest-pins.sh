@@ -37,14 +37,44 @@ for b in $BACKENDS; do
 	run_case "$b" fork fork-pvr --pages 16 --children 3
 done
 
+wait_ready() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+# Filters: pins of other processes running at the same time must not count.
+cp /bin/pinload /bin/otherload
+rm -f /tmp/ready
+(sleep 3; exec pinload pvr --pages 8 > /dev/null) &
+target=$!
+before=$(vm)
+pintrace -p $target -d 8s -o json -O $OUT/filter-pid.ndjson --ready-file /tmp/ready \
+	2> $OUT/filter-pid.stderr &
+tracer=$!
+wait_ready /tmp/ready
+otherload pvr --pages 4 > /dev/null
+wait $target
+wait $tracer
+echo "$? $before $(vm)" > $OUT/filter-pid.case
+
+rm -f /tmp/ready
+before=$(vm)
+pintrace -n pinload -d 6s -o json -O $OUT/filter-comm.ndjson --ready-file /tmp/ready \
+	2> $OUT/filter-comm.stderr &
+tracer=$!
+wait_ready /tmp/ready
+otherload pvr --pages 4 > /dev/null
+pinload pvr --pages 8 > /dev/null
+wait $tracer
+echo "$? $before $(vm)" > $OUT/filter-comm.case
+
 # System-wide mode (no filter) with a text stream, for the held-long line
 # and the human-readable output.
 before=$(vm)
 rm -f /tmp/ready
 pintrace -d 6s --backend auto --ready-file /tmp/ready > $OUT/system.txt 2> $OUT/system.stderr &
 tracer=$!
-i=0
-while [ ! -e /tmp/ready ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+wait_ready /tmp/ready
 pinload pvr --pages 16 --hold-ms 700 > /dev/null
 wait $tracer
 echo $? > $OUT/system.rc

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * pinload: command line. See pinload.h for the layout of the sources and
+ * tools/pinload.md for the workloads.
+ */
+#include "pinload.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int do_sleep(const struct opts *o, struct res *r)
+{
+	call_begin(r);
+	sleep_ms(o->ms);
+	call_end(r, 0);
+	return 0;
+}
+
+/* ---- command line ------------------------------------------------------- */
+
+struct workload {
+	const char *name;
+	int (*run)(const struct opts *o, struct res *r);
+	unsigned int required, allowed;
+	long max_pages;
+	const char *args, *help;
+};
+
+static const struct workload workloads[] = {
+	{ "pvr", do_pvr, O_PAGES, O_PAGES | O_HOLD | O_WRITE, MAX_PAGES,
+	  "--pages N [--hold-ms MS] [--write]",
+	  "process_vm_readv (--write: writev) of N pages of a child: short-term\n"
+	  "\tpins. --hold-ms: local buffer under userfaultfd, 1st fault waits MS" },
+	{ "fork-pvr", do_fork_pvr, O_PAGES | O_CHILDREN,
+	  O_PAGES | O_CHILDREN | O_HOLD | O_WRITE, MAX_PAGES,
+	  "--pages N --children K [--hold-ms MS] [--write]",
+	  "K concurrent children each run pvr" },
+	{ "uring", do_uring, O_PAGES, O_PAGES | O_KEEP, MAX_PAGES,
+	  "--pages N [--keep-ms MS]",
+	  "io_uring buffer register, keep MS, unregister: long-term pins" },
+	{ "vmsplice", do_vmsplice, O_PAGES, O_PAGES | O_DRAIN | O_CLOSE | O_HOLD,
+	  MAX_PIPE_PAGES, "--pages N [--drain|--close] [--hold-ms MS]",
+	  "vmsplice N pages into a pipe (FOLL_GET refs), wait MS, read or close" },
+	{ "odirect", do_odirect, O_DEV | O_PAGES, O_DEV | O_PAGES | O_WRITE | O_HOLD,
+	  MAX_PAGES, "--dev PATH --pages N [--write] [--hold-ms MS]",
+	  "one O_DIRECT pread (--write: pwrite) of N pages at offset 0.\n"
+	  "\t--hold-ms (N >= 2): GUP holds page 0 while page 1 faults for MS" },
+	{ "sleep", do_sleep, O_MS, O_MS, 0, "--ms MS", "sleep MS milliseconds" },
+};
+
+#define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+static const struct option long_opts[] = {
+	{ "pages", required_argument, NULL, O_PAGES },
+	{ "hold-ms", required_argument, NULL, O_HOLD },
+	{ "keep-ms", required_argument, NULL, O_KEEP },
+	{ "write", no_argument, NULL, O_WRITE },
+	{ "drain", no_argument, NULL, O_DRAIN },
+	{ "close", no_argument, NULL, O_CLOSE },
+	{ "dev", required_argument, NULL, O_DEV },
+	{ "ms", required_argument, NULL, O_MS },
+	{ "children", required_argument, NULL, O_CHILDREN },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "Usage: pinload WORKLOAD [options]\n"
+		"Prints one JSON object on stdout. Exit 0 ok, 1 failed, 2 usage.\n\n");
+	for (size_t i = 0; i < NWORKLOADS; i++)
+		fprintf(f, "  %s %s\n\t%s\n", workloads[i].name, workloads[i].args,
+			workloads[i].help);
+	fprintf(f, "\nBuffers: anonymous, MADV_NOHUGEPAGE, touched before use.\n"
+		"Ranges: --pages 1..%d (vmsplice: ..%d), --children 1..%d,\n"
+		"        --hold-ms, --keep-ms, --ms 0..%d\n",
+		MAX_PAGES, MAX_PIPE_PAGES, MAX_CHILDREN, MAX_MS);
+	return rc;
+}
+
+static const char *opt_name(int val)
+{
+	for (const struct option *p = long_opts; p->name; p++)
+		if (p->val == val)
+			return p->name;
+	return "?";
+}
+
+static bool parse_long(int val, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	if (!errno && end != s && !*end && *out >= lo && *out <= hi)
+		return true;
+	fprintf(stderr, "pinload: --%s: want an integer in %ld..%ld, got '%s'\n",
+		opt_name(val), lo, hi, s);
+	return false;
+}
+
+/* Returns -1 to go on and run *w, else the exit code. */
+static int parse_args(int argc, char **argv, struct opts *o, const struct workload **w)
+{
+	const char *name = argc > 1 ? argv[1] : "";
+	bool ok = true;
+	int c;
+
+	*o = (struct opts){ .hold_ms = -1 };
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		return usage(stdout, 0);
+	for (size_t i = 0; i < NWORKLOADS; i++)
+		if (!strcmp(name, workloads[i].name))
+			*w = &workloads[i];
+	if (!*w) {
+		fprintf(stderr, "pinload: %s workload '%s'\n", *name ? "unknown" : "no", name);
+		return usage(stderr, 2);
+	}
+	opterr = 0;	/* getopt sees argv + 1, so its optind - 1 is our argv[optind] */
+	while (ok && (c = getopt_long(argc - 1, argv + 1, ":h", long_opts, NULL)) != -1) {
+		if (c == 'h')
+			return usage(stdout, 0);
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "pinload: %s '%s'\n", c == '?' ? "unknown option"
+				: "missing value for", argv[optind]);
+			return 2;
+		}
+		if (!((*w)->allowed & c)) {
+			fprintf(stderr, "pinload: %s takes no --%s\n", name, opt_name(c));
+			return 2;
+		}
+		o->seen |= c;
+		if (c == O_PAGES)
+			ok = parse_long(c, optarg, 1, (*w)->max_pages, &o->pages);
+		else if (c == O_HOLD)
+			ok = parse_long(c, optarg, 0, MAX_MS, &o->hold_ms);
+		else if (c == O_KEEP)
+			ok = parse_long(c, optarg, 0, MAX_MS, &o->keep_ms);
+		else if (c == O_MS)
+			ok = parse_long(c, optarg, 0, MAX_MS, &o->ms);
+		else if (c == O_CHILDREN)
+			ok = parse_long(c, optarg, 1, MAX_CHILDREN, &o->children);
+		else if (c == O_DEV)
+			o->dev = optarg;
+		o->write |= c == O_WRITE;
+		o->drain |= c == O_DRAIN;
+	}
+	if (!ok)
+		return 2;
+	if (optind < argc - 1) {
+		fprintf(stderr, "pinload: unexpected argument '%s'\n", argv[optind + 1]);
+		return 2;
+	}
+	if ((o->seen & (*w)->required) != (*w)->required) {
+		fprintf(stderr, "pinload: usage: pinload %s %s\n", name, (*w)->args);
+		return 2;
+	}
+	if ((o->seen & O_DRAIN) && (o->seen & O_CLOSE)) {
+		fprintf(stderr, "pinload: --drain and --close exclude each other\n");
+		return 2;
+	}
+	if ((*w)->run == do_odirect && o->hold_ms >= 0 && o->pages < 2) {
+		fprintf(stderr, "pinload: odirect --hold-ms needs --pages >= 2\n");
+		return 2;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const struct workload *w = NULL;
+	struct res r = res_new();
+	struct opts o;
+	int rc;
+
+	pg = sysconf(_SC_PAGESIZE);
+	rc = parse_args(argc, argv, &o, &w);
+	if (rc >= 0)
+		return rc;
+	signal(SIGPIPE, SIG_IGN);
+	w->run(&o, &r);
+	return emit(w->name, &o, &r);
+}

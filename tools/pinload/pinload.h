@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * pinload: deterministic trigger for the page pin (FOLL_PIN) and page
+ * reference (FOLL_GET) paths that pintrace traces. tools/pinload.md lists
+ * the kernel path of each workload on 6.1 and 6.12.
+ *
+ * Each run prints exactly one JSON object on one line to stdout, even on
+ * failure; diagnostics go to stderr. Exit 0: ok, 1: the call under test or
+ * its setup failed, 2: usage error.
+ *
+ * pinload is one-shot: error paths leave buffers and fds to process exit,
+ * and helper children see EOF on their pipe and exit when we do.
+ *
+ * Files: main.c command line; common.c helpers, vmstat counters and JSON;
+ * uffd.c userfaultfd hold; pvr.c, uring.c, vmsplice.c, odirect.c workloads.
+ *
+ * Build: make build/pinload, or the gcc line in tools/pinload.md.
+ *
+ * Include this header first in every pinload source: it sets _GNU_SOURCE.
+ */
+#ifndef PINLOAD_H
+#define PINLOAD_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEED_REMOTE	0x70696e6c6f616431ULL	/* data of the pvr target */
+#define SEED_LOCAL	0x70696e6c6f616432ULL	/* data pinload itself produces */
+#define UFFD_CHUNK	64	/* pages per UFFDIO_COPY: few faults on big buffers */
+#define MAX_PAGES	262144	/* 1 GiB, io_uring's limit for one buffer */
+#define MAX_PIPE_PAGES	65536	/* 6.1 allocates the pipe_buffer ring with kcalloc */
+#define MAX_MS		600000
+#define MAX_CHILDREN	64
+#define MAX_EXTRA	8
+
+enum { O_PAGES = 1, O_HOLD = 2, O_KEEP = 4, O_WRITE = 8, O_DRAIN = 16,
+       O_CLOSE = 32, O_DEV = 64, O_MS = 128, O_CHILDREN = 256 };
+
+struct opts {
+	long pages, hold_ms, keep_ms, ms, children;	/* hold_ms -1: not given */
+	const char *dev;
+	bool write, drain;
+	unsigned int seen;				/* O_* given */
+};
+
+struct pinstat { long long acq, rel; };	/* FOLL_PIN counters; -1: unknown */
+
+/* What happened; filled by a workload, printed by emit(). */
+struct res {
+	const char *failed;	/* step that failed (a string literal), or NULL */
+	const char *mode;
+	int err;		/* errno of the failed step / the call under test */
+	int verified;		/* 1 data matched, 0 mismatch, -1 nothing to check */
+	long long ret;		/* return value of the call under test */
+	double ms;		/* its duration */
+	struct pinstat p0, p1;	/* vmstat before and after */
+	int nextra;
+	struct { const char *key; long long val; } extra[MAX_EXTRA];
+	int nkids;		/* fork-pvr: results of the children */
+	const struct res *kids;
+};
+
+/* fork-pvr children send their struct res through one pipe in one write. */
+_Static_assert(sizeof(struct res) <= PIPE_BUF, "struct res must fit PIPE_BUF");
+
+extern size_t pg;	/* page size: every count here is in these pages */
+
+/*
+ * A handler thread fills missing pages of a registered range with the
+ * pattern (page index counted from origin). The first fault is answered
+ * only after delay_ms, so whatever the faulting kernel path pinned before
+ * it touched that page stays pinned at least that long.
+ */
+struct uffd {
+	int fd;
+	char *origin, *src;	/* pattern page 0; UFFDIO_COPY source */
+	uintptr_t end;		/* end of the registered range */
+	uint64_t seed;
+	long delay_ms;
+	unsigned long faults;
+	pthread_t thr;
+};
+
+/* common.c: helpers */
+struct res res_new(void);
+int fail(struct res *r, const char *step);
+void extra(struct res *r, const char *key, long long val);
+double now_ms(void);
+void sleep_ms(long ms);
+bool read_full(int fd, void *p, size_t n);
+char *map_pages(size_t n, bool touch);
+void pat_fill(char *p, size_t first_page, size_t n, uint64_t seed);
+bool pat_ok(const char *p, size_t n, uint64_t seed);
+struct pinstat pinstat_now(void);
+void call_begin(struct res *r);
+void call_end(struct res *r, long long ret);
+int call_failed(struct res *r, const char *step);
+
+/* common.c: JSON */
+int emit(const char *workload, const struct opts *o, const struct res *r);
+
+/* uffd.c */
+int uffd_start(struct uffd *u, struct res *r, char *origin, char *start,
+	       size_t n, uint64_t seed, long delay_ms);
+unsigned long uffd_stop(struct uffd *u);
+
+/* Workloads: fill *r, return 0 or -1. */
+int do_pvr(const struct opts *o, struct res *r);
+int do_fork_pvr(const struct opts *o, struct res *r);
+int do_uring(const struct opts *o, struct res *r);
+int do_vmsplice(const struct opts *o, struct res *r);
+int do_odirect(const struct opts *o, struct res *r);
+
+#endif /* PINLOAD_H */
