@@ -156,7 +156,7 @@ out=$stage/kernel
 mkdir -p "$out"
 cp "$stage/root/boot/vmlinuz-$kver" "$out/vmlinuz"
 cp "$stage/root/boot/config-$kver" "$out/config"
-# Debian's System.map is a stub pointing at the -dbg package; keep it anyway.
+# Debian's System.map is a placeholder pointing at the -dbg package; keep it anyway.
 [[ -f $stage/root/boot/System.map-$kver ]] && cp "$stage/root/boot/System.map-$kver" "$out/System.map"
 mv "$moddir/$kver" "$out/modules"
 run_depmod "$out/modules" "$kver"
