@@ -95,6 +95,7 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
 	__u32 flags = pt_flags_of(gup_flags) | extra;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vms_ctx *v = NULL;
 	struct gup_ctx *c;
 	struct pt_event *e;
 
@@ -107,12 +108,21 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
 	STAT_INC(hook, hits);
 	if ((flags & PT_F_PIN) && filter_active())
 		held_add(hook, head, refs);
-	if (!(flags & PT_F_PIN) && !cfg.trace_refs)
+	/* a reference taken by vmsplice() is held by the pipe from now on */
+	if ((flags & PT_F_GET) && (v = vmsplice_ctx())) {
+		flags |= PT_F_PIPE;
+		pipe_hold_add(hook, head, refs);
+	}
+	if (!(flags & (PT_F_PIN | PT_F_PIPE)) && !cfg.trace_refs)
 		return 0;
 
 	e = event_reserve(hook, PT_EV_GRAB, backend);
 	if (!e)
 		return 0;
+	if (v) {
+		e->holder = v->pipe;
+		e->holder_id = v->ino;
+	}
 	if (folio_is_large(head))
 		flags |= PT_F_LARGE;
 	e->folio = head;

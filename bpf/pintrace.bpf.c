@@ -13,6 +13,7 @@
 #include "maps.bpf.h"
 #include "core.bpf.h"
 #include "hooks.bpf.h"
+#include "pipe.bpf.h"
 #include "gup.bpf.h"
 #include "task.bpf.h"
 

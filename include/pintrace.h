@@ -47,6 +47,10 @@ enum pt_hook {
 	PT_HOOK_GET_USER_PAGES_UNLOCKED,
 	PT_HOOK_GUP_LONGTERM_LOCKED,	/* static: long-term migration result */
 	PT_HOOK_GUP_FAST_FALLBACK,	/* internal_get_user_pages_fast / gup_fast_fallback */
+	/* page references held by pipes (vmsplice) */
+	PT_HOOK_VMSPLICE,		/* the syscall wrapper: __do_sys_vmsplice is notrace */
+	PT_HOOK_PIPE_BUF_RELEASE,	/* page_cache_pipe_buf_release: read, splice out, close */
+	PT_HOOK_PIPE_BUF_GET,		/* generic_pipe_buf_get: tee takes another reference */
 	/* process tree following for `pintrace run` */
 	PT_HOOK_SCHED_FORK,
 	PT_HOOK_SCHED_EXIT,
@@ -57,6 +61,8 @@ enum pt_event_type {
 	PT_EV_GRAB = 1,		/* a pin (FOLL_PIN) or reference (FOLL_GET) was taken */
 	PT_EV_UNPIN = 2,	/* a pin was dropped */
 	PT_EV_CALL = 3,		/* a GUP API call returned */
+	PT_EV_HOLD = 4,		/* a holder (pipe) took another reference on a tracked page */
+	PT_EV_RELEASE = 5,	/* a holder dropped its reference on a tracked page */
 };
 
 /* pt_event.pt_flags: kernel FOLL_* bits normalised by the BPF side */
@@ -67,6 +73,7 @@ enum pt_event_type {
 #define PT_F_LARGE	(1u << 4)	/* folio is large (PG_head) */
 #define PT_F_NOFLAGS	(1u << 5)	/* hook carries no gup_flags (folio_add_pin[s]) */
 #define PT_F_TRACKED	(1u << 6)	/* unpin matched a pin seen by the BPF filter */
+#define PT_F_PIPE	(1u << 7)	/* reference taken for (or held by) a pipe */
 
 struct pt_event {
 	__u8  type;		/* enum pt_event_type */
@@ -85,6 +92,8 @@ struct pt_event {
 	__s64 ret;		/* CALL: return value */
 	__u64 addr;		/* CALL: start user address */
 	__u64 dur_ns;		/* CALL: time spent in the call */
+	__u64 holder;		/* PT_F_PIPE: the pipe (struct pipe_inode_info address) */
+	__u64 holder_id;	/* PT_F_PIPE: the pipe's inode number, 0 if unknown */
 	char  comm[PT_COMM_LEN];
 };
 
@@ -127,7 +136,7 @@ struct pt_cfg {
 #define PT_MAX_TASKS		(16 * 1024)
 #define PT_RINGBUF_DEFAULT	(4 * 1024 * 1024)
 
-_Static_assert(sizeof(struct pt_event) == 96, "pt_event ABI size");
+_Static_assert(sizeof(struct pt_event) == 112, "pt_event ABI size");
 _Static_assert(sizeof(struct pt_hook_stats) == 48, "pt_hook_stats ABI size");
 _Static_assert(sizeof(struct pt_cfg) == 40, "pt_cfg ABI size");
 

@@ -57,6 +57,13 @@ const struct hook_def pt_hook_defs[] = {
 	{ PT_HOOK_GUP_FAST_FALLBACK, "gup_fast_fallback",
 	  { "gup_fast_fallback", "internal_get_user_pages_fast" }, ROLE_API, 3,
 	  .what = "GUP-fast with slow fallback" },
+	/* pipe holds: vmsplice takes FOLL_GET references and parks them in a pipe */
+	{ PT_HOOK_VMSPLICE, "vmsplice", { "__x64_sys_vmsplice", "__arm64_sys_vmsplice" }, ROLE_HOLD, 1,
+	  .what = "vmsplice syscall: the pipe its references go to" },
+	{ PT_HOOK_PIPE_BUF_RELEASE, "pipe_buf_release", { "page_cache_pipe_buf_release" }, ROLE_HOLD, 2,
+	  .what = "a pipe drops a page: read, splice out, close" },
+	{ PT_HOOK_PIPE_BUF_GET, "pipe_buf_get", { "generic_pipe_buf_get" }, ROLE_HOLD, 2,
+	  .what = "tee: another pipe references the page" },
 	/* process tree */
 	{ PT_HOOK_SCHED_FORK, "on_fork", { "sched_process_fork" }, ROLE_TASK, 0, .tracepoint = true },
 	{ PT_HOOK_SCHED_EXIT, "on_exit", { "sched_process_exit" }, ROLE_TASK, 0, .tracepoint = true },

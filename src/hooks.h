@@ -11,6 +11,7 @@ enum hook_role {
 	ROLE_UNPIN,	/* drops pins: coverage of unpin counts depends on it */
 	ROLE_API,	/* GUP entry point: attribution and call results */
 	ROLE_TASK,	/* process tree following (run mode only) */
+	ROLE_HOLD,	/* references held by pipes: optional, no pin coverage */
 };
 
 #define HOOK_MAX_SYMS 3

@@ -100,13 +100,26 @@ void out_grab(struct output *o, const struct pt_event *e)
 		return;
 	foll_format(o->foll, e->gup_flags, fl, sizeof(fl));
 	if (o->fmt == OUT_TEXT) {
-		snprintf(detail, sizeof(detail), "folio=0x%llx%s%s", (unsigned long long)e->folio,
+		char pipe[40] = "";
+
+		if (e->pt_flags & PT_F_PIPE)
+			snprintf(pipe, sizeof(pipe), " -> pipe ino %llu", (unsigned long long)e->holder_id);
+		snprintf(detail, sizeof(detail), "folio=0x%llx%s%s%s", (unsigned long long)e->folio,
 			 e->pt_flags & PT_F_LARGE ? " large" : "",
-			 e->pt_flags & PT_F_LONGTERM ? " longterm" : "");
+			 e->pt_flags & PT_F_LONGTERM ? " longterm" : "", pipe);
 		text_line(o, e, pin ? "PIN" : "REF", api_of(e), e->refs, fl, detail);
 		return;
 	}
 	json_object *j = json_task_record(o, pin ? "pin" : "ref", e);
+
+	if (e->pt_flags & PT_F_PIPE) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "kind", json_object_new_string("pipe"));
+		json_object_object_add(h, "pipe", json_hex(e->holder));
+		json_object_object_add(h, "ino", json_object_new_int64((int64_t)e->holder_id));
+		json_object_object_add(j, "holder", h);
+	}
 
 	json_object_object_add(j, "api", json_object_new_string(api_of(e)));
 	json_object_object_add(j, "refs", json_object_new_int64(e->refs));
@@ -185,6 +198,61 @@ void out_call(struct output *o, const struct pt_event *e)
 	json_object_object_add(j, "addr", json_hex(e->addr));
 	json_object_object_add(j, "gup_flags", json_object_new_string(fl));
 	json_object_object_add(j, "dur_ns", json_object_new_int64((int64_t)e->dur_ns));
+	out_json_emit(o, j);
+}
+
+void out_release(struct output *o, const struct pt_event *e, const struct unpin_match *m)
+{
+	char hold[32], detail[160], comm[4 * PT_COMM_LEN + 1];
+
+	if (!o->stream)
+		return;
+	if (o->fmt == OUT_TEXT) {
+		if (m->preexisting)
+			snprintf(detail, sizeof(detail), "folio=0x%llx pipe 0x%llx (put there before tracing)",
+				 (unsigned long long)m->folio, (unsigned long long)e->holder);
+		else
+			snprintf(detail, sizeof(detail), "folio=0x%llx pipe ino %llu held %s, vmspliced by %s/%u",
+				 (unsigned long long)m->folio, (unsigned long long)m->owner->holder_id,
+				 fmt_duration(m->hold_ns, hold, sizeof(hold)),
+				 sanitize_text(m->owner->comm, sizeof(m->owner->comm), comm, sizeof(comm)),
+				 m->owner->pid);
+		text_line(o, e, "PREL", "pipe", m->refs, "GET", detail);
+		return;
+	}
+	json_object *j = json_task_record(o, "pipe_release", e);
+
+	json_object_object_add(j, "refs", json_object_new_int64(m->refs));
+	json_object_object_add(j, "folio", json_hex(m->folio));
+	json_object_object_add(j, "pipe", json_hex(e->holder));
+	json_object_object_add(j, "preexisting", json_object_new_boolean(m->preexisting));
+	if (!m->preexisting) {
+		json_object_object_add(j, "ino", json_object_new_int64((int64_t)m->owner->holder_id));
+		json_object_object_add(j, "hold_ns", json_object_new_int64((int64_t)m->hold_ns));
+		json_object_object_add(j, "owner_pid", json_object_new_int64(m->owner->pid));
+		json_object_object_add(j, "owner_comm", json_str_kernel(m->owner->comm,
+									 sizeof(m->owner->comm)));
+	}
+	out_json_emit(o, j);
+}
+
+void out_hold(struct output *o, const struct pt_event *e)
+{
+	char detail[96];
+
+	if (!o->stream)
+		return;
+	if (o->fmt == OUT_TEXT) {
+		snprintf(detail, sizeof(detail), "folio=0x%llx another pipe 0x%llx (tee)",
+			 (unsigned long long)e->folio, (unsigned long long)e->holder);
+		text_line(o, e, "PHOLD", "pipe", e->refs, "GET", detail);
+		return;
+	}
+	json_object *j = json_task_record(o, "pipe_hold", e);
+
+	json_object_object_add(j, "refs", json_object_new_int64(e->refs));
+	json_object_object_add(j, "folio", json_hex(e->folio));
+	json_object_object_add(j, "pipe", json_hex(e->holder));
 	out_json_emit(o, j);
 }
 

@@ -35,6 +35,10 @@ void out_attach(struct output *o, const struct kernel_facts *kf, const struct pl
 void out_grab(struct output *o, const struct pt_event *e);
 void out_unpin(struct output *o, const struct pt_event *e, const struct unpin_match *m);
 void out_call(struct output *o, const struct pt_event *e);
+/* a pipe released a page it held (m: which hold it was, for how long) */
+void out_release(struct output *o, const struct pt_event *e, const struct unpin_match *m);
+/* a pipe took another reference on a held page (tee) */
+void out_hold(struct output *o, const struct pt_event *e);
 void out_held(struct output *o, __u64 now_ns, __u64 folio, const struct pin_owner *ow, __u32 refs,
 	      __u64 age_ns);
 void out_warning(struct output *o, const char *what, const char *msg);

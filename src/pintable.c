@@ -42,12 +42,13 @@ struct folio_slot {
 	__u32 head;		/* oldest record; NIL marks an empty slot */
 	__u32 tail;		/* newest record: pins append here */
 	/*
-	 * While !mixed every record of the folio has owner pid == pid. Then the
+	 * While !mixed every record of the folio has the same match key (owner
+	 * pid, or holder with match_holder) == key. Then the
 	 * "same pid first" pass of an unpin is the same as plain oldest-first
 	 * and is skipped, which keeps unpins O(1) for the common big folio that
 	 * one process pins page by page (hundreds of records on one folio).
 	 */
-	__u32 pid;
+	__u64 key;
 	__u32 mixed;
 };
 
@@ -101,6 +102,12 @@ static struct folio_slot *slots_alloc(size_t n)
 }
 
 /* Index of @folio's slot, or of the empty slot where it would go. */
+/* What releases are matched by first: the process, or the holding object. */
+static __u64 owner_key(const struct pintable *t, const struct pin_owner *o)
+{
+	return t->opts.match_holder ? o->holder : o->pid;
+}
+
 static size_t slot_probe(const struct pintable *t, __u64 folio)
 {
 	size_t i = folio_hash(folio) & t->slot_mask;
@@ -287,13 +294,13 @@ int pintable_pin(struct pintable *t, __u64 folio, __u32 refs,
 		s = &t->slots[si];
 		s->folio = folio;
 		s->head = idx;
-		s->pid = own->pid;
+		s->key = owner_key(t, own);
 		s->mixed = 0;
 		t->st.folios++;
 	} else {
 		s = &t->slots[si];
 		t->recs[s->tail].next = idx;
-		if (s->pid != own->pid)
+		if (s->key != owner_key(t, own))
 			s->mixed = 1;
 	}
 	s->tail = idx;
@@ -372,7 +379,7 @@ static __u32 rec_consume(struct pintable *t, struct folio_slot *s, __u32 prev,
 }
 
 int pintable_unpin(struct pintable *t, __u64 folio, __u32 refs,
-		   __u32 unpin_pid, __u64 ts_ns, pintable_match_fn cb, void *ctx)
+		   __u64 unpin_key, __u64 ts_ns, pintable_match_fn cb, void *ctx)
 {
 	__u32 left = refs, idx, prev, next;
 	struct folio_slot *s;
@@ -390,7 +397,7 @@ int pintable_unpin(struct pintable *t, __u64 folio, __u32 refs,
 		if (s->mixed) {
 			prev = NIL;
 			for (idx = s->head; idx != NIL && left; idx = next) {
-				if (t->recs[idx].owner.pid != unpin_pid) {
+				if (owner_key(t, &t->recs[idx].owner) != unpin_key) {
 					next = t->recs[idx].next;
 					prev = idx;
 					continue;

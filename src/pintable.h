@@ -33,6 +33,8 @@ struct pin_owner {
 	__u8  hook;		/* enum pt_hook: chokepoint that took the pin */
 	__u32 pt_flags;		/* PT_F_*; PT_F_LONGTERM: declared long-term pin */
 	__u64 gup_flags;	/* raw kernel FOLL_* bits */
+	__u64 holder;		/* object holding the ref (pipe), 0 for GUP pins */
+	__u64 holder_id;	/* its user-visible id (pipe inode number) */
 };
 
 enum pin_class {
@@ -47,6 +49,11 @@ const char *pin_class_name(enum pin_class cls);
 struct pintable_opts {
 	__u64 min_hold_ns;	/* HELD_LONG threshold (0: every hold is long) */
 	size_t max_records;	/* 0: PINTABLE_DEFAULT_MAX_RECORDS */
+	/*
+	 * Match releases by owner.holder instead of owner.pid: a page in two
+	 * pipes (tee) is released by each pipe for its own reference.
+	 */
+	bool match_holder;
 };
 
 /* One consumed portion of an unpin. */
@@ -101,14 +108,14 @@ int pintable_pin(struct pintable *t, __u64 folio, __u32 refs,
 		 const struct pin_owner *own, __u64 ts_ns);
 
 /*
- * Release @refs pins of @folio, unpinned by task group @unpin_pid at @ts_ns.
- * Records of unpin_pid are consumed first (oldest first), then the oldest
+ * Release @refs pins of @folio, unpinned by task group @unpin_key (or, with
+ * match_holder, by holder @unpin_key) at @ts_ns. Records of that key are consumed first (oldest first), then the oldest
  * records of any owner; @cb (may be NULL) is called for each consumed
  * portion, and once more with preexisting=true for refs matching nothing.
  * Never fails: returns 0 (refs == 0 is a no-op).
  */
 int pintable_unpin(struct pintable *t, __u64 folio, __u32 refs,
-		   __u32 unpin_pid, __u64 ts_ns, pintable_match_fn cb, void *ctx);
+		   __u64 unpin_key, __u64 ts_ns, pintable_match_fn cb, void *ctx);
 
 /*
  * Report (once per record) each outstanding non-long-term record whose age

@@ -2,6 +2,7 @@
 #ifndef PT_REPORT_H
 #define PT_REPORT_H
 
+#include "holds.h"
 #include "output.h"
 #include "pintable.h"
 #include "session.h"
@@ -11,6 +12,7 @@
 struct report {
 	const struct summary *sum;
 	struct pintable *table;
+	struct holds *holds;
 	struct pintable_stats pts;
 	struct hook_counters hc[PT_HOOK__MAX];
 	const struct plan *plan;

@@ -134,6 +134,28 @@ static void attach_all(struct session *s, bool with_fentry)
 	}
 }
 
+/*
+ * Pipe holds are followed only when every pipe hook is attached: a hold
+ * whose release cannot be seen would look like a leak.
+ */
+static void enable_holds(struct session *s)
+{
+	bool all = true, any = false;
+
+	for (size_t i = 0; i < s->plan->n; i++) {
+		const struct hook_plan *hp = &s->plan->hooks[i];
+
+		if (hp->def->role != ROLE_HOLD)
+			continue;
+		any = true;
+		all &= hp->attached != PT_BACKEND_NONE;
+	}
+	s->skel->bss->track_pipes = any && all;
+	if (any && !all)
+		fprintf(stderr, "pintrace: warning: a pipe hook is not attached: pipe holds are not "
+			"followed (see `pintrace check`)\n");
+}
+
 static bool plan_has_fentry(const struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -174,6 +196,7 @@ int session_start(struct session *s, struct plan *plan, const struct session_opt
 		return err;
 	}
 	attach_all(s, with_fentry);
+	enable_holds(s);
 	if (!o->allow_partial && plan_coverage(plan, true, why, sizeof(why))) {
 		snprintf(s->err, sizeof(s->err), "%s", why);
 		return -ENOTSUP;

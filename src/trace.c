@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "child.h"
+#include "holds.h"
 #include "output.h"
 #include "pintable.h"
 #include "report.h"
@@ -28,6 +29,7 @@ struct tracer {
 	struct output out;
 	struct pintable *table;
 	struct summary sum;
+	struct holds holds;
 	__u64 bad_records;
 	const struct pt_event *cur;	/* event being matched, for the unpin callback */
 };
@@ -73,6 +75,11 @@ static int on_record(void *ctx, void *data, size_t len)
 			pintable_pin(t->table, e->folio, e->refs, &ow, e->ts_ns);
 		}
 		out_grab(&t->out, e);
+		holds_event(&t->holds, &t->out, e);
+		break;
+	case PT_EV_HOLD:
+	case PT_EV_RELEASE:
+		holds_event(&t->holds, &t->out, e);
 		break;
 	case PT_EV_UNPIN:
 		t->cur = e;
@@ -226,7 +233,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	}
 	setvbuf(f, NULL, _IOLBF, 0);
 	t.table = pintable_new(&po);
-	if (!t.table || summary_init(&t.sum)) {
+	if (!t.table || summary_init(&t.sum) || holds_init(&t.holds)) {
 		fprintf(stderr, "pintrace: out of memory\n");
 		goto out;
 	}
@@ -279,6 +286,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 
 	r.sum = &t.sum;
 	r.table = t.table;
+	r.holds = &t.holds;
 	pintable_get_stats(t.table, &r.pts);
 	session_counters(&t.sess, r.hc);
 	r.plan = plan;
@@ -310,6 +318,7 @@ out:
 	ring_buffer__free(rb);
 	session_stop(&t.sess);
 	summary_free(&t.sum);
+	holds_free(&t.holds);
 	pintable_free(t.table);
 	if (f != stdout)
 		fclose(f);

@@ -53,7 +53,9 @@ def expectations(name, odirect):
         "pvr": dict(pins=64, cls="short", api="pin_user_pages_remote"),
         "pvr-write": dict(pins=32, cls="short", api="pin_user_pages_remote"),
         "uring": dict(pins=64, cls="longterm", api=("pin_user_pages", "pin_user_pages_fast")),
-        "vmsplice": dict(pins=0, refs=32),
+        "vmsplice": dict(pins=0, refs=32, pipe=(32, 32, 0)),
+        "vmsplice-close": dict(pins=0, refs=16, pipe=(16, 16, 0)),
+        "pipe-leak": dict(pins=0, refs=16, pipe=(16, 0, 16)),
         "odirect": dict(pins=32, cls="short") if odirect == "pins" else dict(pins=0, refs=32),
         "held": dict(pins=16, held=True, api="pin_user_pages_remote"),
         "fork": dict(pins=48, cls="short", procs=3),
@@ -96,6 +98,17 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
     if "refs" in exp:
         check(summary["get_refs"] >= exp["refs"],
               f"{tag}: FOLL_GET references seen {summary['get_refs']} >= {exp['refs']}, not pins")
+    if "pipe" in exp:
+        taken, released, left = exp["pipe"]
+        ph = summary.get("pipe_holds", {})
+        got = (ph.get("taken"), ph.get("released"), ph.get("outstanding_refs"))
+        check(got == exp["pipe"] and ph.get("unmatched_releases") == 0,
+              f"{tag}: pipe holds taken/released/outstanding {got} == {exp['pipe']}")
+        if left:
+            pipes = ph.get("pipes", [])
+            check(len(pipes) == 1 and pipes[0]["refs"] == left and pipes[0]["comm"] == "pinload"
+                  and pipes[0]["ino"] > 0 and pipes[0]["oldest_age_ns"] > 1e9,
+                  f"{tag}: the leaking pipe is named with its vmsplicer and age ({pipes})")
     if exp.get("cls") == "short":
         check(pins["short"] == exp["pins"], f"{tag}: all {exp['pins']} pins short-term ({pins['short']})")
     if exp.get("cls") == "longterm":
@@ -174,7 +187,8 @@ def main():
     except OSError as e:
         check(False, f"guest produced cases.txt: {e}")
     for b in a.backends.split():
-        for name in ("pvr", "pvr-write", "uring", "vmsplice", "odirect", "held", "fork"):
+        for name in ("pvr", "pvr-write", "uring", "vmsplice", "odirect", "held", "fork",
+                     "vmsplice-close", "pipe-leak"):
             if (b, name) not in cases:
                 check(False, f"[{b}] {name}: case ran in the guest")
                 continue

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Pipe holds: vmsplice() takes plain page references (FOLL_GET, never
+ * pins) and parks them in a pipe for as long as user space likes. They are
+ * invisible to folio_maybe_dma_pinned() and to nr_foll_pin_*, yet block
+ * migration, offlining and CMA. We mark the GUP grabs made inside vmsplice
+ * as pipe holds and follow the pages until the pipe lets them go.
+ */
+#ifndef PT_PIPE_BPF_H
+#define PT_PIPE_BPF_H
+
+/* Set by the loader once every pipe hook is attached: half a picture lies. */
+bool track_pipes = false;
+
+/* The pipe a task's vmsplice() call feeds. */
+struct vms_ctx {
+	__u64 pipe;	/* struct pipe_inode_info * (file->private_data) */
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, struct vms_ctx);
+} vms_ctxs SEC(".maps");
+
+/* Pages held by pipes on behalf of traced tasks, with their reference count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TRACKED_FOLIOS);
+	__type(key, __u64);
+	__type(value, __s64);
+} pipe_held SEC(".maps");
+
+/* The vmsplice context of the current task, if a grab is happening inside one. */
+static __always_inline struct vms_ctx *vmsplice_ctx(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!track_pipes)
+		return NULL;
+	return bpf_map_lookup_elem(&vms_ctxs, &tid);
+}
+
+/* fd -> struct file of the current task (NULL if out of range). */
+static __always_inline struct file *fd_file(unsigned int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* __x64_sys_vmsplice(const struct pt_regs *regs): regs carries the user args */
+static __always_inline int vmsplice_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	struct pt_regs *regs = (struct pt_regs *)h->a[0];
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vms_ctx c = {};
+	struct file *f;
+
+	if (!track_pipes || !task_selected(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	f = fd_file((unsigned int)PT_REGS_PARM1_CORE(regs));
+	if (!f)
+		return 0;
+	/* vmsplice checks the file is a pipe; a non-pipe fd takes no refs anyway */
+	c.pipe = (__u64)BPF_CORE_READ(f, private_data);
+	c.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	STAT_INC(hook, hits);
+	if (bpf_map_update_elem(&vms_ctxs, &tid, &c, BPF_ANY))
+		STAT_INC(hook, map_full);
+	return 0;
+}
+
+static __always_inline int vmsplice_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&vms_ctxs, &tid);
+	return 0;
+}
+
+static __always_inline void pipe_hold_add(enum pt_hook hook, __u64 folio, __s64 refs)
+{
+	__s64 *v = bpf_map_lookup_elem(&pipe_held, &folio);
+
+	if (v) {
+		__sync_fetch_and_add(v, refs);
+		return;
+	}
+	if (bpf_map_update_elem(&pipe_held, &folio, &refs, BPF_NOEXIST)) {
+		v = bpf_map_lookup_elem(&pipe_held, &folio);
+		if (v)
+			__sync_fetch_and_add(v, refs);
+		else
+			STAT_INC(hook, map_full);
+	}
+}
+
+static __always_inline int pipe_event(enum pt_hook hook, __u8 be, __u8 type, __u64 pipe,
+				      __u64 folio)
+{
+	struct pt_event *e = event_reserve(hook, type, be);
+
+	if (!e)
+		return 0;
+	e->folio = folio;
+	e->refs = 1;
+	e->holder = pipe;
+	e->pt_flags = PT_F_PIPE | PT_F_GET;
+	event_submit(e, hook);
+	return 0;
+}
+
+/* page_cache_pipe_buf_release(pipe, buf): buf->ops is already NULL here. */
+static __always_inline int pipe_release_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	struct pipe_buffer *buf = (struct pipe_buffer *)h->a[1];
+	__u64 folio = page_head((__u64)BPF_CORE_READ(buf, page));
+	__s64 *v;
+
+	if (!track_pipes)
+		return 0;
+	v = bpf_map_lookup_elem(&pipe_held, &folio);
+	if (!v)
+		return 0;	/* page cache splices use this release too */
+	if (__sync_fetch_and_add(v, -1) <= 1)
+		bpf_map_delete_elem(&pipe_held, &folio);
+	STAT_INC(hook, hits);
+	return pipe_event(hook, be, PT_EV_RELEASE, h->a[0], folio);
+}
+
+/* generic_pipe_buf_get(pipe, buf) -> bool: tee adds a reference */
+static __always_inline int pipe_get_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	struct pipe_buffer *buf = (struct pipe_buffer *)h->a[1];
+	__u64 folio;
+
+	if (!track_pipes || !(__u8)h->ret)
+		return 0;
+	folio = page_head((__u64)BPF_CORE_READ(buf, page));
+	if (!bpf_map_lookup_elem(&pipe_held, &folio))
+		return 0;
+	pipe_hold_add(hook, folio, 1);
+	STAT_INC(hook, hits);
+	return pipe_event(hook, be, PT_EV_HOLD, h->a[0], folio);
+}
+
+PT_HOOK_ENTRY_EXIT(vmsplice, PT_HOOK_VMSPLICE, 1, vmsplice_entry, vmsplice_exit)
+PT_HOOK_ENTRY(pipe_buf_release, PT_HOOK_PIPE_BUF_RELEASE, 2, pipe_release_entry)
+PT_HOOK_EXIT(pipe_buf_get, PT_HOOK_PIPE_BUF_GET, 2, pipe_get_exit)
+
+#endif /* PT_PIPE_BPF_H */
