@@ -12,7 +12,7 @@
 /* Set by the loader once every pipe hook is attached: half a picture lies. */
 bool track_pipes = false;
 
-/* The pipe a task's vmsplice() call feeds. */
+/* The pipe a task's vmsplice() or tee() call feeds. */
 struct vms_ctx {
 	__u64 pipe;	/* struct pipe_inode_info * (file->private_data) */
 	__u64 ino;
@@ -57,17 +57,19 @@ static __always_inline struct file *fd_file(unsigned int fd)
 	return f;
 }
 
-/* __x64_sys_vmsplice(const struct pt_regs *regs): regs carries the user args */
-static __always_inline int vmsplice_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+/*
+ * Remember the destination pipe of a syscall by its fd argument. The
+ * syscall wrappers take (const struct pt_regs *regs) holding the user args.
+ */
+static __always_inline int pipe_ctx_enter(enum pt_hook hook, unsigned int fd)
 {
-	struct pt_regs *regs = (struct pt_regs *)h->a[0];
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vms_ctx c = {};
 	struct file *f;
 
 	if (!track_pipes || !task_selected(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	f = fd_file((unsigned int)PT_REGS_PARM1_CORE(regs));
+	f = fd_file(fd);
 	if (!f)
 		return 0;
 	/* vmsplice checks the file is a pipe; a non-pipe fd takes no refs anyway */
@@ -79,7 +81,24 @@ static __always_inline int vmsplice_entry(enum pt_hook hook, __u8 be, struct har
 	return 0;
 }
 
-static __always_inline int vmsplice_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+/* vmsplice(fd, iov, nr, flags): references go to fd */
+static __always_inline int vmsplice_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	/* a local: CO-RE must not see the hargs access inside the read */
+	struct pt_regs *regs = (struct pt_regs *)h->a[0];
+
+	return pipe_ctx_enter(hook, (unsigned int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+}
+
+/* tee(fd_in, fd_out, len, flags): link_pipe() calls ->get with the input pipe */
+static __always_inline int tee_entry(enum pt_hook hook, __u8 be, struct hargs *h)
+{
+	struct pt_regs *regs = (struct pt_regs *)h->a[0];
+
+	return pipe_ctx_enter(hook, (unsigned int)PT_REGS_PARM2_CORE_SYSCALL(regs));
+}
+
+static __always_inline int pipe_ctx_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
@@ -137,23 +156,44 @@ static __always_inline int pipe_release_entry(enum pt_hook hook, __u8 be, struct
 	return pipe_event(hook, be, PT_EV_RELEASE, h->a[0], folio);
 }
 
-/* generic_pipe_buf_get(pipe, buf) -> bool: tee adds a reference */
+/*
+ * generic_pipe_buf_get(pipe, buf) -> bool: another reference on a buffer's
+ * page. `pipe` is the pipe the buffer comes from; inside tee() the new
+ * reference belongs to tee's output pipe, which the syscall hook recorded.
+ */
 static __always_inline int pipe_get_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
 	struct pipe_buffer *buf = (struct pipe_buffer *)h->a[1];
-	__u64 folio;
+	__u64 folio, pipe = h->a[0], ino = 0;
+	struct vms_ctx *c;
+	struct pt_event *e;
 
 	if (!track_pipes || !(__u8)h->ret)
 		return 0;
 	folio = page_head((__u64)BPF_CORE_READ(buf, page));
 	if (!bpf_map_lookup_elem(&pipe_held, &folio))
 		return 0;
+	c = vmsplice_ctx();
+	if (c) {
+		pipe = c->pipe;
+		ino = c->ino;
+	}
 	pipe_hold_add(hook, folio, 1);
 	STAT_INC(hook, hits);
-	return pipe_event(hook, be, PT_EV_HOLD, h->a[0], folio);
+	e = event_reserve(hook, PT_EV_HOLD, be);
+	if (!e)
+		return 0;
+	e->folio = folio;
+	e->refs = 1;
+	e->holder = pipe;
+	e->holder_id = ino;
+	e->pt_flags = PT_F_PIPE | PT_F_GET;
+	event_submit(e, hook);
+	return 0;
 }
 
-PT_HOOK_ENTRY_EXIT(vmsplice, PT_HOOK_VMSPLICE, 1, vmsplice_entry, vmsplice_exit)
+PT_HOOK_ENTRY_EXIT(vmsplice, PT_HOOK_VMSPLICE, 1, vmsplice_entry, pipe_ctx_exit)
+PT_HOOK_ENTRY_EXIT(tee, PT_HOOK_TEE, 1, tee_entry, pipe_ctx_exit)
 PT_HOOK_ENTRY(pipe_buf_release, PT_HOOK_PIPE_BUF_RELEASE, 2, pipe_release_entry)
 PT_HOOK_EXIT(pipe_buf_get, PT_HOOK_PIPE_BUF_GET, 2, pipe_get_exit)
 

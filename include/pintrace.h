@@ -51,6 +51,7 @@ enum pt_hook {
 	PT_HOOK_VMSPLICE,		/* the syscall wrapper: __do_sys_vmsplice is notrace */
 	PT_HOOK_PIPE_BUF_RELEASE,	/* page_cache_pipe_buf_release: read, splice out, close */
 	PT_HOOK_PIPE_BUF_GET,		/* generic_pipe_buf_get: tee takes another reference */
+	PT_HOOK_TEE,			/* the tee syscall: which pipe those references go to */
 	/* process tree following for `pintrace run` */
 	PT_HOOK_SCHED_FORK,
 	PT_HOOK_SCHED_EXIT,

@@ -64,6 +64,8 @@ const struct hook_def pt_hook_defs[] = {
 	  .what = "a pipe drops a page: read, splice out, close" },
 	{ PT_HOOK_PIPE_BUF_GET, "pipe_buf_get", { "generic_pipe_buf_get" }, ROLE_HOLD, 2,
 	  .what = "tee: another pipe references the page" },
+	{ PT_HOOK_TEE, "tee", { "__x64_sys_tee", "__arm64_sys_tee" }, ROLE_HOLD, 1,
+	  .what = "tee syscall: the pipe getting the new references" },
 	/* process tree */
 	{ PT_HOOK_SCHED_FORK, "on_fork", { "sched_process_fork" }, ROLE_TASK, 0, .tracepoint = true },
 	{ PT_HOOK_SCHED_EXIT, "on_exit", { "sched_process_exit" }, ROLE_TASK, 0, .tracepoint = true },

@@ -56,6 +56,9 @@ def expectations(name, odirect):
         "vmsplice": dict(pins=0, refs=32, pipe=(32, 32, 0)),
         "vmsplice-close": dict(pins=0, refs=16, pipe=(16, 16, 0)),
         "pipe-leak": dict(pins=0, refs=16, pipe=(16, 0, 16)),
+        # tee'd into a second pipe that is closed first: the first pipe still holds
+        "vmsplice-tee": dict(pins=0, refs=16, pipe=(16, 32, 0), teed=16),
+        "tee-leak": dict(pins=0, refs=16, pipe=(16, 16, 16), teed=16),
         "odirect": dict(pins=32, cls="short") if odirect == "pins" else dict(pins=0, refs=32),
         "held": dict(pins=16, held=True, api="pin_user_pages_remote"),
         "fork": dict(pins=48, cls="short", procs=3),
@@ -102,6 +105,8 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
         taken, released, left = exp["pipe"]
         ph = summary.get("pipe_holds", {})
         got = (ph.get("taken"), ph.get("released"), ph.get("outstanding_refs"))
+        check(ph.get("teed") == exp.get("teed", 0),
+              f"{tag}: tee references seen {ph.get('teed')} == {exp.get('teed', 0)}")
         check(got == exp["pipe"] and ph.get("unmatched_releases") == 0,
               f"{tag}: pipe holds taken/released/outstanding {got} == {exp['pipe']}")
         if left:
@@ -188,7 +193,7 @@ def main():
         check(False, f"guest produced cases.txt: {e}")
     for b in a.backends.split():
         for name in ("pvr", "pvr-write", "uring", "vmsplice", "odirect", "held", "fork",
-                     "vmsplice-close", "pipe-leak"):
+                     "vmsplice-close", "pipe-leak", "vmsplice-tee", "tee-leak"):
             if (b, name) not in cases:
                 check(False, f"[{b}] {name}: case ran in the guest")
                 continue

@@ -36,12 +36,19 @@ for b in $BACKENDS; do
 	run_case "$b" held pvr --pages 16 --hold-ms 700
 	run_case "$b" fork fork-pvr --pages 16 --children 3
 	run_case "$b" vmsplice-close vmsplice --pages 16 --close
+	run_case "$b" vmsplice-tee vmsplice --pages 16 --drain --tee
 	# a pipe that outlives the traced command: its holds are outstanding at exit
 	before=$(vm)
 	pintrace run --backend "$b" -o json -O "$OUT/$b-pipe-leak.ndjson" -- \
 		sh -c 'pinload vmsplice --pages 16 --hold-ms 4000 > /dev/null & sleep 2' \
 		2> "$OUT/$b-pipe-leak.stderr"
 	echo "$b pipe-leak $? $before $(vm)" >> $OUT/cases.txt
+	wait
+	before=$(vm)
+	pintrace run --backend "$b" -o json -O "$OUT/$b-tee-leak.ndjson" -- \
+		sh -c 'pinload vmsplice --pages 16 --tee --hold-ms 4000 > /dev/null & sleep 2' \
+		2> "$OUT/$b-tee-leak.stderr"
+	echo "$b tee-leak $? $before $(vm)" >> $OUT/cases.txt
 	wait
 done
 

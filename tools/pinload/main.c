@@ -43,8 +43,8 @@ static const struct workload workloads[] = {
 	{ "uring", do_uring, O_PAGES, O_PAGES | O_KEEP, MAX_PAGES,
 	  "--pages N [--keep-ms MS]",
 	  "io_uring buffer register, keep MS, unregister: long-term pins" },
-	{ "vmsplice", do_vmsplice, O_PAGES, O_PAGES | O_DRAIN | O_CLOSE | O_HOLD,
-	  MAX_PIPE_PAGES, "--pages N [--drain|--close] [--hold-ms MS]",
+	{ "vmsplice", do_vmsplice, O_PAGES, O_PAGES | O_DRAIN | O_CLOSE | O_HOLD | O_TEE,
+	  MAX_PIPE_PAGES, "--pages N [--drain|--close] [--tee] [--hold-ms MS]",
 	  "vmsplice N pages into a pipe (FOLL_GET refs), wait MS, read or close" },
 	{ "odirect", do_odirect, O_DEV | O_PAGES, O_DEV | O_PAGES | O_WRITE | O_HOLD,
 	  MAX_PAGES, "--dev PATH --pages N [--write] [--hold-ms MS]",
@@ -62,6 +62,7 @@ static const struct option long_opts[] = {
 	{ "write", no_argument, NULL, O_WRITE },
 	{ "drain", no_argument, NULL, O_DRAIN },
 	{ "close", no_argument, NULL, O_CLOSE },
+	{ "tee", no_argument, NULL, O_TEE },
 	{ "dev", required_argument, NULL, O_DEV },
 	{ "ms", required_argument, NULL, O_MS },
 	{ "children", required_argument, NULL, O_CHILDREN },
@@ -149,6 +150,7 @@ static int parse_args(int argc, char **argv, struct opts *o, const struct worklo
 			o->dev = optarg;
 		o->write |= c == O_WRITE;
 		o->drain |= c == O_DRAIN;
+		o->tee |= c == O_TEE;
 	}
 	if (!ok)
 		return 2;

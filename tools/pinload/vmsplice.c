@@ -14,10 +14,10 @@ int do_vmsplice(const struct opts *o, struct res *r)
 	size_t len = o->pages * pg;
 	char *buf = map_pages(o->pages, true), *back;
 	struct iovec iov = { buf, len };
-	int pfd[2], size;
+	int pfd[2], tee_fd[2], size;
 	ssize_t n;
 
-	r->mode = o->drain ? "drain" : "close";
+	r->mode = o->drain ? (o->tee ? "tee-drain" : "drain") : (o->tee ? "tee-close" : "close");
 	if (!buf)
 		return fail(r, "mmap");
 	if (pipe(pfd))
@@ -42,6 +42,24 @@ int do_vmsplice(const struct opts *o, struct res *r)
 	call_end(r, len - iov.iov_len);
 	if (iov.iov_len)
 		return call_failed(r, "vmsplice");
+	/*
+	 * --tee: a second pipe references the same pages (generic_pipe_buf_get)
+	 * and is closed at once, before the hold: the references left are the
+	 * first pipe's, which tells a tracer that matches releases by pipe from
+	 * one that matches them oldest-first.
+	 */
+	if (o->tee) {
+		if (pipe(tee_fd))
+			return fail(r, "pipe");
+		if (fcntl(tee_fd[1], F_SETPIPE_SZ, (int)len) < 0)
+			return fail(r, "F_SETPIPE_SZ");
+		n = tee(pfd[0], tee_fd[1], len, SPLICE_F_NONBLOCK);
+		extra(r, "teed", n);
+		if (n != (ssize_t)len)
+			return call_failed(r, "tee");
+		close(tee_fd[0]);
+		close(tee_fd[1]);
+	}
 	sleep_ms(o->hold_ms);
 	if (o->drain) {
 		/* pipe_read() drops each page's reference as it empties a buffer. */
