@@ -13,6 +13,7 @@ struct gup_ctx {
 	__u64 nr;
 	__u64 flags;
 	__u64 t0;
+	__u64 sp;	/* stack address at the outermost entry: see api_enter() */
 	__u8  api;
 	__u8  depth;
 	__u8  __pad[6];
@@ -26,18 +27,28 @@ struct {
 } gup_ctxs SEC(".maps");
 
 /*
- * Tasks inside an unpin wrapper that emitted the unpin itself. Newer builds
- * inline gup_put_folio into unpin_user_page/unpin_folio/unpin_user_folio,
- * older ones tail-call it: the wrapper reports, and gup_put_folio stays
- * quiet while the guard is up, so each unpin is counted once either way.
- * Keyed by tid, not per-CPU: unpin_user_pages_dirty_lock can sleep.
+ * The folio an unpin wrapper is dropping. Newer builds inline gup_put_folio
+ * into unpin_user_page/unpin_folio/unpin_user_folio, older ones tail-call
+ * it: the wrapper reports, and gup_put_folio of that same folio by that
+ * task stays quiet, so each unpin is counted once either way. Scoped to the
+ * folio so that a stale guard (a missed return) or an unrelated unpin in an
+ * interrupt cannot hide other unpins. Keyed by task, not per-CPU:
+ * unpin_user_pages_dirty_lock can sleep; but tid 0 is every CPU's idle task
+ * (block I/O completions unpin there), so that one is keyed per CPU.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PT_MAX_TASKS);
-	__type(key, __u32);
-	__type(value, __u32);
+	__type(key, __u64);
+	__type(value, __u64);
 } unpin_guard SEC(".maps");
+
+static __always_inline __u64 guard_key(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return tid ? tid : (1ULL << 32) | bpf_get_smp_processor_id();
+}
 
 static __always_inline __u32 pt_flags_of(__u64 gup_flags)
 {
@@ -130,6 +141,9 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
 	e->gup_flags = gup_flags;
 	e->pt_flags = flags;
 	c = bpf_map_lookup_elem(&gup_ctxs, &tid);
+	/* memfd_pin_folios pins long-term (udmabuf, iommufd) with FOLL_PIN alone */
+	if (c && c->api == PT_HOOK_MEMFD_PIN_FOLIOS)
+		e->pt_flags |= PT_F_LONGTERM;
 	if (c) {
 		e->api = c->api;
 		e->nr_req = c->nr;
@@ -204,78 +218,85 @@ static __always_inline int add_pins_exit(enum pt_hook hook, __u8 be, struct harg
 	return on_grab(hook, be, h->a[0], (__u32)h->a[1], cfg.foll_pin, PT_F_NOFLAGS);
 }
 
-static __always_inline bool guard_up(void)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	return bpf_map_lookup_elem(&unpin_guard, &tid) != NULL;
-}
-
 /* gup_put_folio(folio, refs, flags) */
 static __always_inline int put_folio_entry(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	if (!(h->a[2] & cfg.foll_pin) || guard_up())
+	__u64 key = guard_key(), *g;
+
+	if (!(h->a[2] & cfg.foll_pin))
 		return 0;
+	g = bpf_map_lookup_elem(&unpin_guard, &key);
+	if (g && *g == h->a[0])
+		return 0;	/* the wrapper around us reported it */
 	return on_unpin(hook, be, h->a[0], (__u32)h->a[1]);
 }
 
-static __always_inline void guard_raise(enum pt_hook hook)
+static __always_inline void guard_raise(enum pt_hook hook, __u64 folio)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 one = 1, *d = bpf_map_lookup_elem(&unpin_guard, &tid);
+	__u64 key = guard_key();
 
-	if (d)
-		(*d)++;
-	else if (bpf_map_update_elem(&unpin_guard, &tid, &one, BPF_ANY))
+	if (bpf_map_update_elem(&unpin_guard, &key, &folio, BPF_ANY))
 		STAT_INC(hook, map_full);
 }
 
 static __always_inline int unpin_wrapper_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 *d = bpf_map_lookup_elem(&unpin_guard, &tid);
+	__u64 key = guard_key();
 
-	if (d && --(*d) == 0)
-		bpf_map_delete_elem(&unpin_guard, &tid);
+	bpf_map_delete_elem(&unpin_guard, &key);
 	return 0;
 }
 
 /* unpin_user_page(page) */
 static __always_inline int unpin_page_entry(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	guard_raise(hook);
-	return on_unpin(hook, be, page_head(h->a[0]), 1);
+	__u64 folio = page_head(h->a[0]);
+
+	guard_raise(hook, folio);
+	return on_unpin(hook, be, folio, 1);
 }
 
 /* unpin_folio(folio) */
 static __always_inline int unpin_folio_entry(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	guard_raise(hook);
+	guard_raise(hook, h->a[0]);
 	return on_unpin(hook, be, h->a[0], 1);
 }
 
 /* unpin_user_folio(folio, npages) */
 static __always_inline int unpin_user_folio_entry(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	guard_raise(hook);
+	guard_raise(hook, h->a[0]);
 	return on_unpin(hook, be, h->a[0], (__u32)h->a[1]);
 }
 
-static __always_inline int api_enter(enum pt_hook hook, __u64 addr, __u64 nr, __u64 flags)
+/*
+ * @sp is an address in the probe's stack frame (its ctx): a call nested in
+ * the API runs deeper, at a lower address, or at the same one when the API
+ * tail-jumps into it (pin_user_pages_fast -> gup_fast_fallback). A context
+ * whose entry was below the current frame belongs to a call whose return
+ * we missed (kretprobe maxactive, or attached mid-call): replace it, and
+ * count it.
+ */
+static __always_inline int api_enter(enum pt_hook hook, __u64 sp, __u64 addr, __u64 nr,
+				     __u64 flags)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct gup_ctx *c = bpf_map_lookup_elem(&gup_ctxs, &tid);
 	struct gup_ctx n = {};
 
-	if (c) {
+	if (c && sp <= c->sp) {
 		/* Nested (pin_user_pages_fast -> __gup_longterm_locked): keep the outer API. */
 		c->depth++;
 		return 0;
 	}
+	if (c)
+		STAT_INC(c->api, stale);
 	n.addr = addr;
 	n.nr = nr;
 	n.flags = flags;
 	n.t0 = bpf_ktime_get_ns();
+	n.sp = sp;
 	n.api = hook;
 	n.depth = 1;
 	if (bpf_map_update_elem(&gup_ctxs, &tid, &n, BPF_ANY))
@@ -283,7 +304,7 @@ static __always_inline int api_enter(enum pt_hook hook, __u64 addr, __u64 nr, __
 	return 0;
 }
 
-static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h)
+static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h, bool ret_int)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct gup_ctx *c = bpf_map_lookup_elem(&gup_ctxs, &tid);
@@ -313,7 +334,8 @@ static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 	e->nr_req = o.nr;
 	e->gup_flags = o.flags;
 	e->pt_flags = pt_flags_of(o.flags);
-	e->ret = h->ret;
+	/* the upper half of RAX is undefined after an int return: sign-extend */
+	e->ret = ret_int ? (__s64)(int)h->ret : h->ret;
 	e->dur_ns = bpf_ktime_get_ns() - o.t0;
 	event_submit(e, hook);
 	return 0;
@@ -323,13 +345,19 @@ static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h)
  * Entry points, by argument positions (addr, nr, flags). FOLL_PIN is added
  * inside the pin_* APIs, so the flags here are the caller's.
  */
-#define PT_API(name, hook, nargs, ai, ni, fi)					\
+#define PT_API(name, hook, nargs, ai, ni, fi, ret_int)				\
 static __always_inline int api_entry_##name(enum pt_hook hk, __u8 be,		\
 					    struct hargs *h)			\
 {										\
-	return api_enter(hk, h->a[ai], h->a[ni], (fi) < 0 ? 0 : h->a[(fi) < 0 ? 0 : (fi)]); \
+	return api_enter(hk, h->sp, h->a[ai], h->a[ni],				\
+			 (fi) < 0 ? 0 : h->a[(fi) < 0 ? 0 : (fi)]);		\
 }										\
-PT_HOOK_ENTRY_EXIT(name, hook, nargs, api_entry_##name, api_exit)
+static __always_inline int api_exit_##name(enum pt_hook hk, __u8 be,		\
+					   struct hargs *h)			\
+{										\
+	return api_exit(hk, be, h, ret_int);					\
+}										\
+PT_HOOK_ENTRY_EXIT(name, hook, nargs, api_entry_##name, api_exit_##name)
 
 PT_HOOK_EXIT(try_grab_page, PT_HOOK_TRY_GRAB_PAGE, 2, grab_page_exit)
 PT_HOOK_EXIT(try_grab_folio_page, PT_HOOK_TRY_GRAB_FOLIO_PAGE, 3, grab_ret_folio_exit)
@@ -343,18 +371,19 @@ PT_HOOK_ENTRY_EXIT(unpin_user_page, PT_HOOK_UNPIN_USER_PAGE, 1, unpin_page_entry
 PT_HOOK_ENTRY_EXIT(unpin_folio, PT_HOOK_UNPIN_FOLIO, 1, unpin_folio_entry, unpin_wrapper_exit)
 PT_HOOK_ENTRY_EXIT(unpin_user_folio, PT_HOOK_UNPIN_USER_FOLIO, 2, unpin_user_folio_entry, unpin_wrapper_exit)
 
-PT_API(pin_user_pages, PT_HOOK_PIN_USER_PAGES, 3, 0, 1, 2)
-PT_API(pin_user_pages_fast, PT_HOOK_PIN_USER_PAGES_FAST, 3, 0, 1, 2)
-PT_API(pin_user_pages_fast_only, PT_HOOK_PIN_USER_PAGES_FAST_ONLY, 3, 0, 1, 2)
-PT_API(pin_user_pages_remote, PT_HOOK_PIN_USER_PAGES_REMOTE, 4, 1, 2, 3)
-PT_API(pin_user_pages_unlocked, PT_HOOK_PIN_USER_PAGES_UNLOCKED, 4, 0, 1, 3)
-PT_API(get_user_pages, PT_HOOK_GET_USER_PAGES, 3, 0, 1, 2)
-PT_API(get_user_pages_fast, PT_HOOK_GET_USER_PAGES_FAST, 3, 0, 1, 2)
-PT_API(get_user_pages_fast_only, PT_HOOK_GET_USER_PAGES_FAST_ONLY, 3, 0, 1, 2)
-PT_API(get_user_pages_remote, PT_HOOK_GET_USER_PAGES_REMOTE, 4, 1, 2, 3)
-PT_API(get_user_pages_unlocked, PT_HOOK_GET_USER_PAGES_UNLOCKED, 4, 0, 1, 3)
-PT_API(memfd_pin_folios, PT_HOOK_MEMFD_PIN_FOLIOS, 5, 1, 4, -1)
-PT_API(gup_longterm_locked, PT_HOOK_GUP_LONGTERM_LOCKED, 6, 1, 2, 5)
-PT_API(gup_fast_fallback, PT_HOOK_GUP_FAST_FALLBACK, 3, 0, 1, 2)
+/* name, hook, args read, positions of (addr, nr, flags), returns int (not long) */
+PT_API(pin_user_pages, PT_HOOK_PIN_USER_PAGES, 3, 0, 1, 2, false)
+PT_API(pin_user_pages_fast, PT_HOOK_PIN_USER_PAGES_FAST, 3, 0, 1, 2, true)
+PT_API(pin_user_pages_fast_only, PT_HOOK_PIN_USER_PAGES_FAST_ONLY, 3, 0, 1, 2, true)
+PT_API(pin_user_pages_remote, PT_HOOK_PIN_USER_PAGES_REMOTE, 4, 1, 2, 3, false)
+PT_API(pin_user_pages_unlocked, PT_HOOK_PIN_USER_PAGES_UNLOCKED, 4, 0, 1, 3, false)
+PT_API(get_user_pages, PT_HOOK_GET_USER_PAGES, 3, 0, 1, 2, false)
+PT_API(get_user_pages_fast, PT_HOOK_GET_USER_PAGES_FAST, 3, 0, 1, 2, true)
+PT_API(get_user_pages_fast_only, PT_HOOK_GET_USER_PAGES_FAST_ONLY, 3, 0, 1, 2, true)
+PT_API(get_user_pages_remote, PT_HOOK_GET_USER_PAGES_REMOTE, 4, 1, 2, 3, false)
+PT_API(get_user_pages_unlocked, PT_HOOK_GET_USER_PAGES_UNLOCKED, 4, 0, 1, 3, false)
+PT_API(memfd_pin_folios, PT_HOOK_MEMFD_PIN_FOLIOS, 5, 1, 4, -1, false)
+PT_API(gup_longterm_locked, PT_HOOK_GUP_LONGTERM_LOCKED, 6, 1, 2, 5, false)
+PT_API(gup_fast_fallback, PT_HOOK_GUP_FAST_FALLBACK, 3, 0, 1, 2, true)
 
 #endif /* PT_GUP_BPF_H */

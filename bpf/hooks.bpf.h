@@ -14,6 +14,7 @@
 struct hargs {
 	__u64 a[PT_NARGS];
 	__s64 ret;
+	__u64 sp;	/* an address in the probe's stack frame: call depth */
 };
 
 /* libbpf 1.1 has no PT_REGS_PARM6. */
@@ -120,14 +121,14 @@ int kretprobe_##name(struct pt_regs *ctx)					\
 SEC("?fentry")									\
 int fentry_##name(void *ctx)							\
 {										\
-	struct hargs h = {};							\
+	struct hargs h = { .sp = (__u64)ctx };					\
 	fentry_fill(ctx, &h, nargs);						\
 	return on_entry(hook, PT_BACKEND_FENTRY, &h);				\
 }										\
 SEC("?kprobe")									\
 int kprobe_##name(struct pt_regs *ctx)						\
 {										\
-	struct hargs h = {};							\
+	struct hargs h = { .sp = (__u64)ctx };	/* pt_regs live on the stack */	\
 	kprobe_fill(ctx, &h, nargs);						\
 	return on_entry(hook, PT_BACKEND_KPROBE, &h);				\
 }

@@ -89,7 +89,11 @@ static int attach_one(struct session *s, struct hook_plan *hp, enum pt_backend b
 	struct bpf_link **l = s->links[hp->def->id];
 	int err = 0;
 
-	for (int w = 0; w < 2; w++) {
+	/*
+	 * Return program first: a return without its entry is ignored, while
+	 * an entry without its return would leave per-task state behind.
+	 */
+	for (int w = 1; w >= 0; w--) {
 		struct bpf_program *p = prog_of(s, hp, b, w);
 
 		if (!p)

@@ -37,7 +37,14 @@ expect 2 "unreadable facts file is a usage error" -- "$PT" check --facts /nonexi
 # Planning from recorded facts of real kernels (no root needed).
 for k in 6.1 6.12; do
 	expect 0 "check: Debian $k facts are traceable" -- "$PT" check --facts "$FIX/facts-$k.txt"
-	contains "check: Debian $k plan attaches try_grab_* and gup_put_folio" "gup_put_folio +gup_put_folio +fentry"
+	contains "check: Debian $k plan attaches gup_put_folio" "^gup_put_folio +gup_put_folio +fentry>kprobe"
+	if [[ $k == 6.1 ]]; then
+		contains "check: 6.1 plan attaches try_grab_page" "^try_grab_page +try_grab_page +fentry>kprobe"
+		contains "check: 6.1 plan: 7-argument API is kprobe-only" "^pin_user_pages_remote +pin_user_pages_remote +kprobe +fentry: 7 arguments"
+	else
+		contains "check: 6.12 plan attaches the folio grab" "^try_grab_folio +try_grab_folio +fentry>kprobe"
+		contains "check: 6.12 plan attaches the fast grab" "^try_grab_folio_fast +try_grab_folio_fast +fentry>kprobe"
+	fi
 done
 expect 4 "check: a locked-down kernel without kprobes is unsupported (exit 4)" -- \
 	"$PT" check --facts "$FIX/facts-6.18-locked.txt"

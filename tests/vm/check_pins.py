@@ -10,6 +10,7 @@ TAP-style line per check and a closing "N passed, N failed" line.
 import argparse
 import json
 import os
+import re
 import sys
 
 PASSED = []
@@ -50,9 +51,13 @@ def attached(attach, symbol):
 # pages each workload pins (FOLL_PIN) or references (FOLL_GET)
 def expectations(name, odirect):
     return {
-        "pvr": dict(pins=64, cls="short", api="pin_user_pages_remote"),
+        "pvr": dict(pins=64, cls="short", api="pin_user_pages_remote",
+                    calls=(("pin_user_pages_remote",), 64)),
         "pvr-write": dict(pins=32, cls="short", api="pin_user_pages_remote"),
-        "uring": dict(pins=64, cls="longterm", api=("pin_user_pages", "pin_user_pages_fast")),
+        "uring": dict(pins=64, cls="longterm", api=("pin_user_pages", "pin_user_pages_fast"),
+                      calls=(("pin_user_pages", "pin_user_pages_fast"), 64)),
+        # pinning an unmapped buffer fails: the API's result is -EFAULT
+        "uring-fault": dict(pins=0, calls=(("pin_user_pages", "pin_user_pages_fast"), -14)),
         "vmsplice": dict(pins=0, refs=32, pipe=(32, 32, 0)),
         "vmsplice-close": dict(pins=0, refs=16, pipe=(16, 16, 0)),
         "pipe-leak": dict(pins=0, refs=16, pipe=(16, 0, 16)),
@@ -136,6 +141,21 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
                   f"{tag}: all {exp['pins']} pins attributed to one of {syms} ({got})")
         else:
             print(f"# {tag}: {'/'.join(names)} not attachable with {b}: attribution not checked")
+    if "calls" in exp:
+        names, want = exp["calls"]
+        syms = [n for n in names if attached(attach, n)]
+        calls = [r for r in recs if r.get("type") == "call" and r["api"] in syms
+                 and r["comm"] == "pinload"]
+        if not syms:
+            print(f"# {tag}: {'/'.join(names)} not attachable with {b}: call results not checked")
+        elif want < 0:
+            check(len(calls) == 1 and calls[0]["ret"] == want and summary["call_failures"] >= 1,
+                  f"{tag}: the failed call is reported with ret {want} "
+                  f"({[(c['api'], c['ret']) for c in calls]})")
+        else:
+            check(calls and sum(c["ret"] for c in calls) == want and all(c["ret"] > 0 for c in calls),
+                  f"{tag}: API call results add up to {want} pages "
+                  f"({[(c['api'], c['ret'], c['nr_req']) for c in calls]})")
     if exp.get("procs"):
         pids = {p["pid"] for p in summary["by_process"] if p["pin_refs"] > 0}
         check(len(pids) >= exp["procs"], f"{tag}: pins of {len(pids)} descendant processes traced")
@@ -174,8 +194,19 @@ def check_system(outdir):
     check(rc == 0, f"system-wide: pintrace -d exits 0 (got {rc})")
     check("HELD" in text and "short-term pin held" in text,
           "system-wide: the text stream flags the held pin live")
-    check("--- pintrace summary" in text and "Loss: ring buffer drops 0" in text,
-          "system-wide: summary printed with no ring-buffer drops")
+    check("--- pintrace summary" in text and
+          "Loss: ring buffer drops 0, map full 0, recursion misses 0, kretprobe misses 0, "
+          "pin table full 0, bad records 0" in text,
+          "system-wide: summary printed with no loss of any kind")
+    # the tracer ran inside the guest's vmstat bracket, in a quiet VM: equal
+    try:
+        a0, r0, a1, r1 = map(int, open(os.path.join(outdir, "system.vm")).read().split())
+    except (OSError, ValueError) as e:
+        check(False, f"system-wide: vmstat bracket recorded: {e}")
+        return
+    m = re.search(r"Pins taken: (\d+) refs; unpinned: (\d+)", text)
+    check(m and int(m.group(1)) == a1 - a0 and int(m.group(2)) == r1 - r0,
+          f"system-wide: pins/unpins seen {m and m.groups()} == kernel deltas ({a1 - a0}, {r1 - r0})")
 
 
 def main():
@@ -192,7 +223,7 @@ def main():
     except OSError as e:
         check(False, f"guest produced cases.txt: {e}")
     for b in a.backends.split():
-        for name in ("pvr", "pvr-write", "uring", "vmsplice", "odirect", "held", "fork",
+        for name in ("pvr", "pvr-write", "uring", "uring-fault", "vmsplice", "odirect", "held", "fork",
                      "vmsplice-close", "pipe-leak", "vmsplice-tee", "tee-leak"):
             if (b, name) not in cases:
                 check(False, f"[{b}] {name}: case ran in the guest")

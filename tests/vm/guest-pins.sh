@@ -31,6 +31,7 @@ for b in $BACKENDS; do
 	run_case "$b" pvr pvr --pages 64
 	run_case "$b" pvr-write pvr --pages 32 --write
 	run_case "$b" uring uring --pages 64
+	run_case "$b" uring-fault uring --pages 8 --fault
 	run_case "$b" vmsplice vmsplice --pages 32 --drain
 	run_case "$b" odirect odirect --dev /dev/ram0 --pages 32
 	run_case "$b" held pvr --pages 16 --hold-ms 700

@@ -40,9 +40,9 @@ static const struct workload workloads[] = {
 	  O_PAGES | O_CHILDREN | O_HOLD | O_WRITE, MAX_PAGES,
 	  "--pages N --children K [--hold-ms MS] [--write]",
 	  "K concurrent children each run pvr" },
-	{ "uring", do_uring, O_PAGES, O_PAGES | O_KEEP, MAX_PAGES,
-	  "--pages N [--keep-ms MS]",
-	  "io_uring buffer register, keep MS, unregister: long-term pins" },
+	{ "uring", do_uring, O_PAGES, O_PAGES | O_KEEP | O_FAULT, MAX_PAGES,
+	  "--pages N [--keep-ms MS] [--fault]",
+	  "io_uring buffer register, keep MS, unregister: long-term pins;\n\t--fault: register an unmapped buffer, expect EFAULT" },
 	{ "vmsplice", do_vmsplice, O_PAGES, O_PAGES | O_DRAIN | O_CLOSE | O_HOLD | O_TEE,
 	  MAX_PIPE_PAGES, "--pages N [--drain|--close] [--tee] [--hold-ms MS]",
 	  "vmsplice N pages into a pipe (FOLL_GET refs), wait MS, read or close" },
@@ -63,6 +63,7 @@ static const struct option long_opts[] = {
 	{ "drain", no_argument, NULL, O_DRAIN },
 	{ "close", no_argument, NULL, O_CLOSE },
 	{ "tee", no_argument, NULL, O_TEE },
+	{ "fault", no_argument, NULL, O_FAULT },
 	{ "dev", required_argument, NULL, O_DEV },
 	{ "ms", required_argument, NULL, O_MS },
 	{ "children", required_argument, NULL, O_CHILDREN },
@@ -151,6 +152,7 @@ static int parse_args(int argc, char **argv, struct opts *o, const struct worklo
 		o->write |= c == O_WRITE;
 		o->drain |= c == O_DRAIN;
 		o->tee |= c == O_TEE;
+		o->fault |= c == O_FAULT;
 	}
 	if (!ok)
 		return 2;

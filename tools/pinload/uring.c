@@ -8,6 +8,7 @@
 #include <linux/io_uring.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 /* ---- uring: IORING_REGISTER_BUFFERS -> FOLL_PIN | FOLL_LONGTERM ----------- */
@@ -32,8 +33,17 @@ int do_uring(const struct opts *o, struct res *r)
 	fd = syscall(__NR_io_uring_setup, 8, &p);
 	if (fd < 0)	/* EPERM: sysctl kernel.io_uring_disabled */
 		return fail(r, "io_uring_setup");
+	/* --fault: the buffer is unmapped, so pinning must fail with EFAULT */
+	if (o->fault && munmap(iov.iov_base, iov.iov_len))
+		return fail(r, "munmap");
 	call_begin(r);
 	call_end(r, syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, &iov, 1));
+	if (o->fault) {
+		r->mode = "fault";
+		close(fd);
+		r->p1 = pinstat_now();
+		return r->ret == -1 && r->err == EFAULT ? 0 : call_failed(r, "register-fault");
+	}
 	if (r->ret)
 		return call_failed(r, "register");
 	mid = r->p1;	/* pins outstanding while registered: */
