@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "child.h"
 
@@ -14,6 +15,7 @@ int child_spawn(struct child *c, char **argv)
 	int gate[2], err[2];
 
 	memset(c, 0, sizeof(*c));
+	c->parent = getpid();
 	if (pipe2(gate, O_CLOEXEC))
 		return -errno;
 	if (pipe2(err, O_CLOEXEC)) {
@@ -31,14 +33,25 @@ int child_spawn(struct child *c, char **argv)
 		return e;
 	}
 	if (c->pid == 0) {
-		char b;
+		char b = 0;
+		ssize_t n;
 		int e;
 
+		/* the tracer's handlers are not ours: Ctrl-C while waiting ends us */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		/* never run untraced: if the tracer dies first, so do we */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != c->parent)
+			_exit(127);
 		close(gate[1]);
 		close(err[0]);
-		/* EOF on the gate: the tracer is attached (or gone) */
-		while (read(gate[0], &b, 1) < 0 && errno == EINTR)
-			;
+		/* only an explicit go byte starts the command; EOF means the tracer gave up */
+		do
+			n = read(gate[0], &b, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1 || b != 'g')
+			_exit(127);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(err[1], &e, sizeof(e)) < 0)
@@ -57,8 +70,15 @@ int child_release(struct child *c)
 	ssize_t n;
 	int e = 0;
 
+	if (write(c->gate_fd, "g", 1) != 1)
+		e = errno;
 	close(c->gate_fd);
 	c->gate_fd = -1;
+	if (e) {
+		close(c->err_fd);
+		c->err_fd = -1;
+		return -e;
+	}
 	do
 		n = read(c->err_fd, &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
@@ -84,6 +104,19 @@ int child_poll(struct child *c)
 		return 1;
 	}
 	return 0;
+}
+
+void child_abandon(struct child *c)
+{
+	if (c->gate_fd >= 0)
+		close(c->gate_fd);	/* EOF: the child exits without running the command */
+	if (c->err_fd >= 0)
+		close(c->err_fd);
+	c->gate_fd = c->err_fd = -1;
+	if (!c->reaped && c->pid > 0) {
+		waitpid(c->pid, &c->status, 0);
+		c->reaped = 1;
+	}
 }
 
 void child_kill(struct child *c, int sig)

@@ -73,6 +73,15 @@ const struct hook_def pt_hook_defs[] = {
 
 const size_t pt_hook_ndefs = sizeof(pt_hook_defs) / sizeof(pt_hook_defs[0]);
 
+const struct hook_gen pt_hook_gens[] = {
+	{ "5.18-6.9 (try_grab_page, try_grab_folio(page))",
+	  { PT_HOOK_TRY_GRAB_PAGE, PT_HOOK_TRY_GRAB_FOLIO_PAGE, PT_HOOK_GUP_PUT_FOLIO } },
+	{ "6.10+ (try_grab_folio(folio), try_grab_folio_fast)",
+	  { PT_HOOK_TRY_GRAB_FOLIO, PT_HOOK_TRY_GRAB_FOLIO_FAST, PT_HOOK_GUP_PUT_FOLIO } },
+};
+
+const size_t pt_hook_ngens = sizeof(pt_hook_gens) / sizeof(pt_hook_gens[0]);
+
 const struct hook_def *hook_def_by_id(enum pt_hook id)
 {
 	for (size_t i = 0; i < pt_hook_ndefs; i++)

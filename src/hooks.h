@@ -34,6 +34,18 @@ struct hook_def {
 	const char *what;		/* one-line description for `pintrace check` */
 };
 
+/*
+ * Sets of chokepoints that together see every pin and unpin of one kernel
+ * generation: coverage means one set is complete.
+ */
+#define HOOK_GEN_MAX 4
+struct hook_gen {
+	const char *name;
+	enum pt_hook hooks[HOOK_GEN_MAX];	/* PT_HOOK_NONE-terminated */
+};
+
+extern const struct hook_gen pt_hook_gens[];
+extern const size_t pt_hook_ngens;
 extern const struct hook_def pt_hook_defs[];
 extern const size_t pt_hook_ndefs;
 

@@ -34,9 +34,29 @@ static bool privileged(void)
 	return (cap & (1ULL << 21)) || ((cap & (1ULL << 39)) && (cap & (1ULL << 38)));
 }
 
-static int silent(enum libbpf_print_level l, const char *fmt, va_list ap)
+/*
+ * libbpf messages: none by default (pintrace says what failed itself),
+ * warnings and the verifier log with -v, everything with -vv.
+ */
+static int verbosity;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	if (verbosity >= 2 || (verbosity == 1 && level <= LIBBPF_INFO))
+		return vfprintf(stderr, fmt, ap);
 	return 0;
+}
+
+/* PROC_PID_INIT_INO: the initial PID namespace's inode number is fixed. */
+static bool init_pidns(void)
+{
+	char buf[64];
+	ssize_t n = readlink("/proc/self/ns/pid", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return true;	/* cannot tell: do not refuse */
+	buf[n] = '\0';
+	return !strcmp(buf, "pid:[4026531836]");
 }
 
 static void explain_unsupported(const struct kernel_facts *kf, const char *why)
@@ -68,9 +88,12 @@ static int cmd_check(const struct pt_opts *o, const struct kernel_facts *kf,
 	printf("lockdown:  %s\n", kf->lockdown[0] ? kf->lockdown : "unknown");
 	printf("fentry:    %s\n", kf->fentry ? "yes" : kf->fentry_why);
 	printf("kprobe:    %s\n", kf->kprobe ? "yes" : kf->kprobe_why);
-	printf("FOLL_*:    from %s: PIN=0x%x GET=0x%x LONGTERM=0x%x WRITE=0x%x\n",
-	       foll->from_btf ? "BTF" : "the legacy table (BTF has none: kernel < 6.3)",
-	       foll->pin, foll->get, foll->longterm, foll->write);
+	if (o->facts_path)
+		printf("FOLL_*:    not known from a facts file (read from BTF when tracing)\n");
+	else
+		printf("FOLL_*:    from %s: PIN=0x%x GET=0x%x LONGTERM=0x%x WRITE=0x%x\n",
+		       foll->from_btf ? "BTF" : "the legacy table (BTF has none: kernel < 6.3)",
+		       foll->pin, foll->get, foll->longterm, foll->write);
 	printf("\nAttach plan (backend mode %s):\n",
 	       p->mode == MODE_AUTO ? "auto" : p->mode == MODE_FENTRY ? "fentry" : "kprobe");
 	plan_print(stdout, p);
@@ -104,7 +127,8 @@ int main(int argc, char **argv)
 			"and CAP_PERFMON); run it with sudo.\n  `pintrace check` works without.\n");
 		return EXIT_RUNTIME;
 	}
-	libbpf_set_print(o.verbose > 1 ? NULL : silent);
+	verbosity = o.verbose;
+	libbpf_set_print(libbpf_log);
 	plan = calloc(1, sizeof(*plan));
 	if (!plan)
 		return EXIT_RUNTIME;
@@ -129,7 +153,7 @@ int main(int argc, char **argv)
 		}
 		probe_kernel(&kf, btf, priv);
 		if (!priv)
-			printf("(not root: kallsyms addresses, fentry and ftrace facts are partial)\n");
+			fprintf(stderr, "pintrace: not root: fentry and ftrace facts are not probed\n");
 	}
 	if (foll_load(btf, &foll)) {
 		fprintf(stderr, "pintrace: kernel BTF has FOLL_LONGTERM but no FOLL_PIN: refusing to "
@@ -155,6 +179,12 @@ int main(int argc, char **argv)
 	if (!o.allow_partial && plan_coverage(plan, false, why, sizeof(why))) {
 		explain_unsupported(&kf, why);
 		ret = EXIT_UNSUPPORTED;
+		goto out;
+	}
+	if ((o.pid || o.cmd == CMD_RUN) && !init_pidns()) {
+		fprintf(stderr, "pintrace: -p and `run` need the initial PID namespace (the kernel "
+			"reports those pids); run pintrace on the host, not in a container\n");
+		ret = EXIT_RUNTIME;
 		goto out;
 	}
 	ret = trace_main(&o, &kf, &foll, plan);

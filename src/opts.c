@@ -28,7 +28,7 @@ static const char usage[] =
 "  -d, --duration DUR     stop after DUR (e.g. 10s, 500ms)\n"
 "      --min-hold DUR     short-term pins held this long are 'held long' [300ms]\n"
 "      --linger DUR       run: after CMD exits, wait up to DUR for its pins to drop [500ms]\n"
-"      --no-refs          count FOLL_GET references but do not stream them\n"
+"      --no-refs          ignore FOLL_GET references (pipe holds are still followed)\n"
 "  -q, --quiet            no event stream, only the summary\n"
 "      --ringbuf-size N   ring buffer bytes, power of two (K/M suffixes) [4M]\n"
 "      --btf PATH         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"

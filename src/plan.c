@@ -140,6 +140,15 @@ static void plan_hook(const struct kernel_facts *kf, enum backend_mode mode, boo
 		hp->state = PLAN_ABSENT;
 		return;
 	}
+	/* what blocks every program, whatever the backend */
+	if (!kf->btf || !strncmp(kf->lockdown, "confidentiality", 15)) {
+		hp->sym = s->name;
+		hp->state = PLAN_UNAVAILABLE;
+		snprintf(hp->why, sizeof(hp->why), "%s", !kf->btf ?
+			 "no kernel BTF: CO-RE cannot relocate" :
+			 "lockdown=confidentiality refuses bpf_probe_read_kernel");
+		return;
+	}
 	hp->sym = d->syms[0];
 	for (int i = 0; i < HOOK_MAX_SYMS && d->syms[i]; i++)
 		if (!strcmp(d->syms[i], s->name))
@@ -180,6 +189,29 @@ void plan_build(const struct kernel_facts *kf, enum backend_mode mode, bool foll
 	}
 }
 
+static bool hook_ok(const struct plan *p, enum pt_hook id, bool after_attach)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->hooks[i].def->id == id)
+			return p->hooks[i].state == PLAN_ATTACH &&
+			       (!after_attach || p->hooks[i].attached != PT_BACKEND_NONE);
+	return false;
+}
+
+/* One generation's chokepoints all traceable: every pin and unpin is seen. */
+static bool gen_complete(const struct plan *p, bool after_attach)
+{
+	for (size_t g = 0; g < pt_hook_ngens; g++) {
+		bool all = true;
+
+		for (int k = 0; k < HOOK_GEN_MAX && pt_hook_gens[g].hooks[k]; k++)
+			all &= hook_ok(p, pt_hook_gens[g].hooks[k], after_attach);
+		if (all)
+			return true;
+	}
+	return false;
+}
+
 int plan_coverage(const struct plan *p, bool after_attach, char *why, size_t whylen)
 {
 	bool grab = false, unpin = false;
@@ -205,6 +237,11 @@ int plan_coverage(const struct plan *p, bool after_attach, char *why, size_t why
 	if (!grab || !unpin) {
 		snprintf(why, whylen, "no %s chokepoint found in this kernel",
 			 grab ? "unpin" : "pin");
+		return -ENOTSUP;
+	}
+	if (!gen_complete(p, after_attach)) {
+		snprintf(why, whylen, "no known set of pin chokepoints is complete here "
+			 "(kernel older than 5.18, or a GUP layout this pintrace does not know)");
 		return -ENOTSUP;
 	}
 	return 0;

@@ -144,7 +144,7 @@ static void probe_fentry(struct kernel_facts *kf, const struct btf *btf)
 	int id = -1, fd, lfd, err;
 
 	for (size_t i = 0; i < kf->nsyms && id < 0; i++)
-		if (kf->syms[i].btf && kf->syms[i].kallsyms == 1)
+		if (kf->syms[i].btf && kf->syms[i].kallsyms == 1 && kf->syms[i].ftrace != 0)
 			id = btf__find_by_name_kind(btf, kf->syms[i].name, BTF_KIND_FUNC);
 	if (id < 0) {
 		snprintf(kf->fentry_why, sizeof(kf->fentry_why), "no traced function in BTF");

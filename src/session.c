@@ -184,11 +184,17 @@ int session_start(struct session *s, struct plan *plan, const struct session_opt
 		 * One fentry program the verifier or the kernel refuses fails the
 		 * whole object: in auto mode, retry with kprobes only.
 		 */
-		fprintf(stderr, "pintrace: loading fentry programs failed (%s); using kprobes\n",
-			strerror(-err));
+		fprintf(stderr, "pintrace: loading fentry programs failed (%s); retrying with kprobes "
+			"where planned (-v shows the verifier log)\n", strerror(-err));
 		pintrace_bpf__destroy(s->skel);
 		s->skel = NULL;
+		s->err[0] = '\0';
 		with_fentry = false;
+		for (size_t i = 0; i < plan->n; i++)
+			if (plan->hooks[i].state == PLAN_ATTACH &&
+			    plan->hooks[i].order[0] == PT_BACKEND_FENTRY)
+				snprintf(plan->hooks[i].attach_err, sizeof(plan->hooks[i].attach_err),
+					 "fentry programs failed to load (%s)", strerror(-err));
 		err = open_configure(s, o, with_fentry);
 		if (!err)
 			err = pintrace_bpf__load(s->skel);

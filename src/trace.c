@@ -104,19 +104,6 @@ static void on_held(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t
 	out_held(&t->out, t0 + age, folio, ow, refs, age);
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_WARN)
-		return vfprintf(stderr, fmt, ap);
-	return 0;
-}
-
 static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts *kf,
 			     const struct foll_table *foll)
 {
@@ -140,12 +127,14 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts
 	return c;
 }
 
+#define KILL_GRACE_NS 2000000000ULL
+
 /* Poll until stop; in run mode until the command exits and its pins drop. */
 static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c, __u64 start)
 {
 	const struct pt_opts *o = t->o;
-	__u64 exited_at = 0;
-	int err = 0;
+	__u64 exited_at = 0, term_at = 0;
+	int err = 0, forwarded = 0;
 
 	for (;;) {
 		struct pintable_stats st;
@@ -159,25 +148,33 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 		now = now_mono_ns();
 		pintable_scan_held(t->table, now, on_held, t);
 		fflush(t->out.f);
-		if (o->duration_ns && now - start >= o->duration_ns) {
-			if (c)
-				child_kill(c, SIGTERM);	/* then wait for it below */
-			else
-				break;
-		}
 		if (!c) {
-			if (stop_signal)
+			if (stop_signal || (o->duration_ns && now - start >= o->duration_ns))
 				break;
 			continue;
 		}
-		/* run: Ctrl-C goes to the command too; we stop once it is gone */
+		/*
+		 * run: the command decides when we stop. A signal to us alone
+		 * (kill PID) is passed on; Ctrl-C already reached the whole
+		 * process group. --duration ends it with SIGTERM, then SIGKILL.
+		 */
+		if (stop_signal && !forwarded) {
+			child_kill(c, stop_signal);
+			forwarded = 1;
+		}
+		if (!term_at && o->duration_ns && now - start >= o->duration_ns) {
+			child_kill(c, SIGTERM);
+			term_at = now;
+		}
+		if (term_at && now - term_at >= KILL_GRACE_NS)
+			child_kill(c, SIGKILL);
 		if (!exited_at && child_poll(c))
 			exited_at = now;
 		if (!exited_at)
 			continue;
 		pintable_get_stats(t->table, &st);
 		/* let asynchronous teardown (io_uring, bio completion) drop its pins */
-		if (!st.outstanding_refs || now - exited_at >= o->linger_ns || stop_signal == SIGTERM)
+		if (!st.outstanding_refs || now - exited_at >= o->linger_ns || forwarded)
 			break;
 	}
 	ring_buffer__consume(rb);
@@ -224,10 +221,10 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	FILE *f = stdout;
 	__u64 start, t0;
 
-	libbpf_set_print(o->verbose > 1 ? libbpf_print : libbpf_quiet);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (o->output_path && !(f = fopen(o->output_path, "w"))) {
+	/* "e": O_CLOEXEC, the traced command must not inherit our output */
+	if (o->output_path && !(f = fopen(o->output_path, "we"))) {
 		fprintf(stderr, "pintrace: cannot write %s: %s\n", o->output_path, strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -268,6 +265,11 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	vmstat_read_pins(&vm0);
 	if (o->ready_path && write_ready(o->ready_path))
 		goto out;
+	if (cp && stop_signal) {
+		fprintf(stderr, "pintrace: interrupted before the command started\n");
+		ret = 128 + stop_signal;
+		goto out;
+	}
 	if (cp) {
 		err = child_release(cp);
 		if (err) {
@@ -309,20 +311,24 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	ret = err ? EXIT_RUNTIME : cp ? r.exit_status : EXIT_OK;
 out:
 	if (cp && !c.reaped) {
-		child_kill(cp, SIGKILL);
-		if (c.gate_fd > 0)
-			close(c.gate_fd);
-		while (!child_poll(cp))
-			usleep(1000);
+		if (c.gate_fd >= 0) {
+			child_abandon(cp);	/* never started: it exits by itself */
+		} else {
+			child_kill(cp, SIGKILL);
+			while (!child_poll(cp))
+				usleep(1000);
+		}
 	}
 	ring_buffer__free(rb);
 	session_stop(&t.sess);
 	summary_free(&t.sum);
 	holds_free(&t.holds);
 	pintable_free(t.table);
-	if (f != stdout)
-		fclose(f);
-	else
-		fflush(stdout);
+	/* a full disk or a closed pipe must not pass for a clean run */
+	if ((f != stdout ? fclose(f) : fflush(stdout)) || (f == stdout && ferror(stdout))) {
+		fprintf(stderr, "pintrace: writing the output failed: %s\n", strerror(errno));
+		if (ret == EXIT_OK)
+			ret = EXIT_RUNTIME;
+	}
 	return ret;
 }

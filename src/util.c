@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ int parse_duration(const char *s, __u64 *ns)
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	if (errno || end == s || !isfinite(v) || v < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].sfx))
@@ -43,6 +44,8 @@ int parse_size(const char *s, size_t *bytes)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return -ERANGE;
+	if (v > (1ULL << 32))
+		return -EINVAL;	/* before the shifts below, which could wrap */
 	switch (*end) {
 	case 'G': case 'g': v <<= 10; /* fall through */
 	case 'M': case 'm': v <<= 10; /* fall through */
@@ -107,6 +110,21 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
+/*
+ * Code points a terminal acts on or that reorder the line: C1 controls
+ * (U+0080..U+009F, U+009B is CSI) and the bidi overrides and isolates.
+ */
+static bool invisible(const unsigned char *p, size_t l)
+{
+	if (l == 2)
+		return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+	if (l == 3 && p[0] == 0xe2 && p[1] == 0x80)
+		return (p[2] >= 0xa8 && p[2] <= 0xae);	/* U+2028..U+202E */
+	if (l == 3 && p[0] == 0xe2 && p[1] == 0x81)
+		return p[2] >= 0xa6 && p[2] <= 0xa9;	/* U+2066..U+2069 */
+	return false;
+}
+
 static size_t bounded_len(const char *in, size_t inlen)
 {
 	const char *nul = memchr(in, '\0', inlen);
@@ -121,7 +139,8 @@ const char *sanitize_text(const char *in, size_t inlen, char *out, size_t outlen
 
 	for (size_t i = 0; i < n;) {
 		size_t l = utf8_len(p + i, n - i);
-		bool printable = l > 1 || (l == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\\');
+		bool printable = (l > 1 && !invisible(p + i, l)) ||
+				 (l == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\\');
 
 		if (printable) {
 			if (o + l >= outlen)
@@ -130,11 +149,14 @@ const char *sanitize_text(const char *in, size_t inlen, char *out, size_t outlen
 			o += l;
 			i += l;
 		} else {
-			if (o + 4 >= outlen)
+			/* escape every byte of the sequence (one for invalid UTF-8) */
+			size_t k = l ? l : 1;
+
+			if (o + 4 * k >= outlen)
 				break;
-			snprintf(out + o, outlen - o, "\\x%02x", p[i]);
-			o += 4;
-			i++;
+			for (size_t b = 0; b < k; b++, o += 4)
+				snprintf(out + o, outlen - o, "\\x%02x", p[i + b]);
+			i += k;
 		}
 	}
 	out[o] = '\0';

@@ -174,6 +174,73 @@ static void test_variant_without_btf(void **state)
 	assert_int_equal(hook(&p, PT_HOOK_TRY_GRAB_FOLIO_PAGE)->state, PLAN_ABSENT);
 }
 
+/* 5.15-like: try_grab_compound_head/put_compound_head are not in our table. */
+static void test_incomplete_generation(void **state)
+{
+	static struct kernel_facts kf;
+	static struct plan p;
+	char why[256];
+
+	memset(&kf, 0, sizeof(kf));
+	kf.btf = kf.fentry = kf.kprobe = kf.tp_btf = true;
+	kf.fentry_max_args = 6;
+	for (const char **n = (const char *[]){ "try_grab_page", "unpin_user_page", NULL }; *n; n++) {
+		struct sym_fact *s = facts_sym_add(&kf, *n);
+
+		s->kallsyms = 1;
+		s->btf = true;
+		s->btf_nargs = 2;
+	}
+	plan_build(&kf, MODE_AUTO, false, &p);
+	assert_int_equal(hook(&p, PT_HOOK_TRY_GRAB_PAGE)->state, PLAN_ATTACH);
+	assert_int_equal(plan_coverage(&p, false, why, sizeof(why)), -ENOTSUP);
+	assert_non_null(strstr(why, "no known set"));
+}
+
+/* Whole-kernel blockers make every hook unavailable, whatever the backend. */
+static void test_blockers(void **state)
+{
+	static struct kernel_facts kf;
+	static struct plan p;
+	char why[256];
+
+	load("facts-6.12.txt", &kf);
+	snprintf(kf.lockdown, sizeof(kf.lockdown), "confidentiality");
+	plan_build(&kf, MODE_AUTO, false, &p);
+	assert_int_equal(hook(&p, PT_HOOK_TRY_GRAB_FOLIO)->state, PLAN_UNAVAILABLE);
+	assert_non_null(strstr(hook(&p, PT_HOOK_TRY_GRAB_FOLIO)->why, "confidentiality"));
+	assert_int_equal(plan_coverage(&p, false, why, sizeof(why)), -ENOTSUP);
+
+	load("facts-6.12.txt", &kf);
+	kf.btf = false;
+	plan_build(&kf, MODE_KPROBE, false, &p);
+	assert_int_equal(hook(&p, PT_HOOK_GUP_PUT_FOLIO)->state, PLAN_UNAVAILABLE);
+	assert_non_null(strstr(hook(&p, PT_HOOK_GUP_PUT_FOLIO)->why, "BTF"));
+}
+
+/* After attaching, a planned hook that failed to attach is a gap. */
+static void test_after_attach(void **state)
+{
+	static struct kernel_facts kf;
+	static struct plan p;
+	char why[256];
+
+	load("facts-6.12.txt", &kf);
+	plan_build(&kf, MODE_AUTO, false, &p);
+	for (size_t i = 0; i < p.n; i++)
+		if (p.hooks[i].state == PLAN_ATTACH)
+			p.hooks[i].attached = p.hooks[i].order[0];
+	assert_int_equal(plan_coverage(&p, true, why, sizeof(why)), 0);
+	for (size_t i = 0; i < p.n; i++)
+		if (p.hooks[i].def->id == PT_HOOK_TRY_GRAB_FOLIO_FAST) {
+			p.hooks[i].attached = PT_BACKEND_NONE;
+			snprintf(p.hooks[i].attach_err, sizeof(p.hooks[i].attach_err), "kprobe attach: EBUSY");
+		}
+	assert_int_equal(plan_coverage(&p, true, why, sizeof(why)), -ENOTSUP);
+	assert_non_null(strstr(why, "try_grab_folio_fast"));
+	assert_non_null(strstr(why, "EBUSY"));
+}
+
 static void test_facts_roundtrip(void **state)
 {
 	static struct kernel_facts a, b;
@@ -203,6 +270,9 @@ int main(void)
 		cmocka_unit_test(test_locked_host),
 		cmocka_unit_test(test_notrace_and_dups),
 		cmocka_unit_test(test_variant_without_btf),
+		cmocka_unit_test(test_incomplete_generation),
+		cmocka_unit_test(test_blockers),
+		cmocka_unit_test(test_after_attach),
 		cmocka_unit_test(test_facts_roundtrip),
 	};
 

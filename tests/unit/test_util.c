@@ -28,6 +28,8 @@ static void test_durations(void **state)
 	assert_int_not_equal(parse_duration("-1s", &ns), 0);
 	assert_int_not_equal(parse_duration("5parsecs", &ns), 0);
 	assert_int_not_equal(parse_duration("1e30h", &ns), 0);
+	assert_int_not_equal(parse_duration("nan", &ns), 0);
+	assert_int_not_equal(parse_duration("inf", &ns), 0);
 }
 
 static void test_sizes(void **state)
@@ -41,6 +43,8 @@ static void test_sizes(void **state)
 	assert_int_not_equal(parse_size("4X", &b), 0);
 	assert_int_not_equal(parse_size("-4K", &b), 0);
 	assert_int_not_equal(parse_size("99999999G", &b), 0);
+	/* 2^54 G would wrap to a small power of two if checked after the shift */
+	assert_int_not_equal(parse_size("18014398509481984G", &b), 0);
 }
 
 static void test_sanitize_text(void **state)
@@ -55,6 +59,9 @@ static void test_sanitize_text(void **state)
 	/* overlong encoding of '/' and a lone surrogate are not valid UTF-8 */
 	assert_string_equal(sanitize_text("\xc0\xaf", 2, out, sizeof(out)), "\\xc0\\xaf");
 	assert_string_equal(sanitize_text("\xed\xa0\x80", 3, out, sizeof(out)), "\\xed\\xa0\\x80");
+	/* C1 CSI and a right-to-left override are escaped, not passed to the terminal */
+	assert_string_equal(sanitize_text("a\xc2\x9b" "2J\xe2\x80\xae", 8, out, sizeof(out)),
+			    "a\\xc2\\x9b2J\\xe2\\x80\\xae");
 	/* no overflow of a small buffer */
 	assert_true(strlen(sanitize_text("\n\n\n\n\n\n", 6, out, 9)) < 9);
 	/* 16 bytes without a NUL stop at 16 */

@@ -184,6 +184,19 @@ def check_filter(outdir, name, want):
     check(comms == {"pinload"}, f"{tag}: pin records only from pinload ({comms})")
 
 
+def check_lifecycle(outdir):
+    try:
+        got = dict(l.split() for l in open(os.path.join(outdir, "lifecycle.txt")))
+    except (OSError, ValueError) as e:
+        check(False, f"run lifecycle cases ran: {e}")
+        return
+    check(got.get("enoent") == "127", f"run: a command that does not exist exits 127 ({got.get('enoent')})")
+    check(got.get("duration") == "143", f"run -d: the command gets SIGTERM, exit 143 ({got.get('duration')})")
+    # busybox sh: SIGKILL of the shell (137), or of its sleep child
+    check(got.get("ignores-term") in ("137",),
+          f"run -d: a command ignoring SIGTERM is killed, exit 137 ({got.get('ignores-term')})")
+
+
 def check_system(outdir):
     try:
         text = open(os.path.join(outdir, "system.txt"), errors="replace").read()
@@ -232,6 +245,7 @@ def main():
             check_case(a.outdir, b, name, rc, vm0, vm1, a.odirect)
     check_filter(a.outdir, "filter-pid", 8)
     check_filter(a.outdir, "filter-comm", 8)
+    check_lifecycle(a.outdir)
     check_system(a.outdir)
     print(f"{len(PASSED)} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0

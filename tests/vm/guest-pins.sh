@@ -84,6 +84,13 @@ pinload pvr --pages 8 > /dev/null
 wait $tracer
 echo "$? $before $(vm)" > $OUT/filter-comm.case
 
+# run-mode lifecycle: exit codes of a command that cannot start, one ended
+# by --duration, and one that ignores SIGTERM (escalated to SIGKILL)
+pintrace run -q -- /nonexistent/command > /dev/null 2>&1; echo "enoent $?" > $OUT/lifecycle.txt
+pintrace run -q -d 1s -- sleep 100 > /dev/null 2>&1; echo "duration $?" >> $OUT/lifecycle.txt
+pintrace run -q -d 1s -- sh -c 'trap "" TERM; sleep 30' > /dev/null 2>&1
+echo "ignores-term $?" >> $OUT/lifecycle.txt
+
 # System-wide mode (no filter) with a text stream, for the held-long line
 # and the human-readable output.
 before=$(vm)
