@@ -123,6 +123,15 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
 	if ((flags & PT_F_GET) && (v = vmsplice_ctx())) {
 		flags |= PT_F_PIPE;
 		pipe_hold_add(hook, head, refs);
+		/* one pipe buffer per page: a large folio's grab counts refs pages */
+		for (__u32 k = 0; k < VMS_BATCH; k++) {
+			if (k >= refs)
+				break;
+			v->last[v->grabs % VMS_BATCH] = head;
+			v->grabs++;
+		}
+		if (refs > VMS_BATCH)
+			v->grabs += refs - VMS_BATCH;
 	}
 	if (!(flags & (PT_F_PIN | PT_F_PIPE)) && !cfg.trace_refs)
 		return 0;

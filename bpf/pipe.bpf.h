@@ -12,10 +12,22 @@
 /* Set by the loader once every pipe hook is attached: half a picture lies. */
 bool track_pipes = false;
 
+/*
+ * iter_to_pipe() grabs up to this many pages at a time; when the pipe fills
+ * mid-batch it releases the failing buffer and put_page()s the rest of the
+ * batch, unseen. We keep the batch's folios to account for those.
+ */
+#define VMS_BATCH 16
+
 /* The pipe a task's vmsplice() or tee() call feeds. */
 struct vms_ctx {
 	__u64 pipe;	/* struct pipe_inode_info * (file->private_data) */
 	__u64 ino;
+	__u32 head0;	/* pipe->head at entry: buffers queued = head - head0 */
+	__u32 grabs;	/* references taken in this call */
+	__u32 releases;	/* of which released again into this pipe's release */
+	__u32 is_vmsplice;
+	__u64 last[VMS_BATCH];	/* the most recent grabs, ring by grabs */
 };
 
 struct {
@@ -61,9 +73,10 @@ static __always_inline struct file *fd_file(unsigned int fd)
  * Remember the destination pipe of a syscall by its fd argument. The
  * syscall wrappers take (const struct pt_regs *regs) holding the user args.
  */
-static __always_inline int pipe_ctx_enter(enum pt_hook hook, unsigned int fd)
+static __always_inline int pipe_ctx_enter(enum pt_hook hook, unsigned int fd, bool vms)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pipe_inode_info *pi;
 	struct vms_ctx c = {};
 	struct file *f;
 
@@ -73,8 +86,12 @@ static __always_inline int pipe_ctx_enter(enum pt_hook hook, unsigned int fd)
 	if (!f)
 		return 0;
 	/* vmsplice checks the file is a pipe; a non-pipe fd takes no refs anyway */
-	c.pipe = (__u64)BPF_CORE_READ(f, private_data);
+	/* locals only inside CO-RE reads: a vms_ctx field access would be relocated too */
+	pi = BPF_CORE_READ(f, private_data);
+	c.pipe = (__u64)pi;
 	c.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	c.head0 = BPF_CORE_READ(pi, head);
+	c.is_vmsplice = vms;
 	STAT_INC(hook, hits);
 	if (bpf_map_update_elem(&vms_ctxs, &tid, &c, BPF_ANY))
 		STAT_INC(hook, map_full);
@@ -87,7 +104,7 @@ static __always_inline int vmsplice_entry(enum pt_hook hook, __u8 be, struct har
 	/* a local: CO-RE must not see the hargs access inside the read */
 	struct pt_regs *regs = (struct pt_regs *)h->a[0];
 
-	return pipe_ctx_enter(hook, (unsigned int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	return pipe_ctx_enter(hook, (unsigned int)PT_REGS_PARM1_CORE_SYSCALL(regs), true);
 }
 
 /* tee(fd_in, fd_out, len, flags): link_pipe() calls ->get with the input pipe */
@@ -95,13 +112,44 @@ static __always_inline int tee_entry(enum pt_hook hook, __u8 be, struct hargs *h
 {
 	struct pt_regs *regs = (struct pt_regs *)h->a[0];
 
-	return pipe_ctx_enter(hook, (unsigned int)PT_REGS_PARM2_CORE_SYSCALL(regs));
+	return pipe_ctx_enter(hook, (unsigned int)PT_REGS_PARM2_CORE_SYSCALL(regs), false);
+}
+
+static __always_inline int pipe_event(enum pt_hook hook, __u8 be, __u8 type, __u64 pipe,
+				      __u64 folio, __u32 flags);
+static __always_inline bool pipe_hold_sub(__u64 folio);
+
+/*
+ * Pages vmsplice grabbed but neither queued nor released through the pipe:
+ * the tail of the last batch, dropped with put_page() when the pipe filled.
+ */
+static __always_inline void vmsplice_reconcile(enum pt_hook hook, __u8 be, struct vms_ctx *c)
+{
+	struct pipe_inode_info *pi = (struct pipe_inode_info *)c->pipe;
+	__u32 queued = BPF_CORE_READ(pi, head) - c->head0;
+	__u32 dropped;
+
+	if (c->grabs <= queued + c->releases)
+		return;
+	dropped = c->grabs - queued - c->releases;
+	for (__u32 i = 0; i < VMS_BATCH; i++) {
+		__u64 folio;
+
+		if (i >= dropped || i >= c->grabs)
+			break;
+		folio = c->last[(c->grabs - 1 - i) % VMS_BATCH];
+		if (pipe_hold_sub(folio))
+			pipe_event(hook, be, PT_EV_RELEASE, c->pipe, folio, PT_F_DROPPED);
+	}
 }
 
 static __always_inline int pipe_ctx_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vms_ctx *c = bpf_map_lookup_elem(&vms_ctxs, &tid);
 
+	if (c && c->is_vmsplice)
+		vmsplice_reconcile(hook, be, c);
 	bpf_map_delete_elem(&vms_ctxs, &tid);
 	return 0;
 }
@@ -123,8 +171,19 @@ static __always_inline void pipe_hold_add(enum pt_hook hook, __u64 folio, __s64 
 	}
 }
 
+static __always_inline bool pipe_hold_sub(__u64 folio)
+{
+	__s64 *v = bpf_map_lookup_elem(&pipe_held, &folio);
+
+	if (!v)
+		return false;
+	if (__sync_fetch_and_add(v, -1) <= 1)
+		bpf_map_delete_elem(&pipe_held, &folio);
+	return true;
+}
+
 static __always_inline int pipe_event(enum pt_hook hook, __u8 be, __u8 type, __u64 pipe,
-				      __u64 folio)
+				      __u64 folio, __u32 flags)
 {
 	struct pt_event *e = event_reserve(hook, type, be);
 
@@ -133,7 +192,7 @@ static __always_inline int pipe_event(enum pt_hook hook, __u8 be, __u8 type, __u
 	e->folio = folio;
 	e->refs = 1;
 	e->holder = pipe;
-	e->pt_flags = PT_F_PIPE | PT_F_GET;
+	e->pt_flags = PT_F_PIPE | PT_F_GET | flags;
 	event_submit(e, hook);
 	return 0;
 }
@@ -143,17 +202,19 @@ static __always_inline int pipe_release_entry(enum pt_hook hook, __u8 be, struct
 {
 	struct pipe_buffer *buf = (struct pipe_buffer *)h->a[1];
 	__u64 folio = page_head((__u64)BPF_CORE_READ(buf, page));
-	__s64 *v;
+
+	struct vms_ctx *c;
 
 	if (!track_pipes)
 		return 0;
-	v = bpf_map_lookup_elem(&pipe_held, &folio);
-	if (!v)
+	if (!pipe_hold_sub(folio))
 		return 0;	/* page cache splices use this release too */
-	if (__sync_fetch_and_add(v, -1) <= 1)
-		bpf_map_delete_elem(&pipe_held, &folio);
+	/* the buffer add_to_pipe() refused, inside the vmsplice that grabbed it */
+	c = vmsplice_ctx();
+	if (c && c->pipe == h->a[0])
+		c->releases++;
 	STAT_INC(hook, hits);
-	return pipe_event(hook, be, PT_EV_RELEASE, h->a[0], folio);
+	return pipe_event(hook, be, PT_EV_RELEASE, h->a[0], folio, 0);
 }
 
 /*

@@ -75,6 +75,7 @@ enum pt_event_type {
 #define PT_F_NOFLAGS	(1u << 5)	/* hook carries no gup_flags (folio_add_pin[s]) */
 #define PT_F_TRACKED	(1u << 6)	/* unpin matched a pin seen by the BPF filter */
 #define PT_F_PIPE	(1u << 7)	/* reference taken for (or held by) a pipe */
+#define PT_F_DROPPED	(1u << 8)	/* RELEASE: vmsplice put a page it could not queue */
 
 struct pt_event {
 	__u8  type;		/* enum pt_event_type */

@@ -212,11 +212,11 @@ void out_release(struct output *o, const struct pt_event *e, const struct unpin_
 			snprintf(detail, sizeof(detail), "folio=0x%llx pipe 0x%llx (put there before tracing)",
 				 (unsigned long long)m->folio, (unsigned long long)e->holder);
 		else
-			snprintf(detail, sizeof(detail), "folio=0x%llx pipe ino %llu held %s, vmspliced by %s/%u",
+			snprintf(detail, sizeof(detail), "folio=0x%llx pipe ino %llu held %s, vmspliced by %s/%u%s",
 				 (unsigned long long)m->folio, (unsigned long long)m->owner->holder_id,
 				 fmt_duration(m->hold_ns, hold, sizeof(hold)),
 				 sanitize_text(m->owner->comm, sizeof(m->owner->comm), comm, sizeof(comm)),
-				 m->owner->pid);
+				 m->owner->pid, e->pt_flags & PT_F_DROPPED ? " (pipe full: not queued)" : "");
 		text_line(o, e, "PREL", "pipe", m->refs, "GET", detail);
 		return;
 	}
@@ -226,6 +226,8 @@ void out_release(struct output *o, const struct pt_event *e, const struct unpin_
 	json_object_object_add(j, "folio", json_hex(m->folio));
 	json_object_object_add(j, "pipe", json_hex(e->holder));
 	json_object_object_add(j, "preexisting", json_object_new_boolean(m->preexisting));
+	if (e->pt_flags & PT_F_DROPPED)
+		json_object_object_add(j, "not_queued", json_object_new_boolean(1));
 	if (!m->preexisting) {
 		json_object_object_add(j, "ino", json_object_new_int64((int64_t)m->owner->holder_id));
 		json_object_object_add(j, "hold_ns", json_object_new_int64((int64_t)m->hold_ns));

@@ -38,6 +38,7 @@ for b in $BACKENDS; do
 	run_case "$b" fork fork-pvr --pages 16 --children 3
 	run_case "$b" vmsplice-close vmsplice --pages 16 --close
 	run_case "$b" vmsplice-tee vmsplice --pages 16 --drain --tee
+	run_case "$b" vmsplice-full vmsplice --pages 32 --pipe-pages 16 --drain
 	# a pipe that outlives the traced command: its holds are outstanding at exit
 	before=$(vm)
 	pintrace run --backend "$b" -o json -O "$OUT/$b-pipe-leak.ndjson" -- \

@@ -43,8 +43,9 @@ static const struct workload workloads[] = {
 	{ "uring", do_uring, O_PAGES, O_PAGES | O_KEEP | O_FAULT, MAX_PAGES,
 	  "--pages N [--keep-ms MS] [--fault]",
 	  "io_uring buffer register, keep MS, unregister: long-term pins;\n\t--fault: register an unmapped buffer, expect EFAULT" },
-	{ "vmsplice", do_vmsplice, O_PAGES, O_PAGES | O_DRAIN | O_CLOSE | O_HOLD | O_TEE,
-	  MAX_PIPE_PAGES, "--pages N [--drain|--close] [--tee] [--hold-ms MS]",
+	{ "vmsplice", do_vmsplice, O_PAGES, O_PAGES | O_DRAIN | O_CLOSE | O_HOLD | O_TEE |
+	  O_PIPE_PAGES, MAX_PIPE_PAGES,
+	  "--pages N [--drain|--close] [--tee] [--hold-ms MS] [--pipe-pages P]",
 	  "vmsplice N pages into a pipe (FOLL_GET refs), wait MS, read or close" },
 	{ "odirect", do_odirect, O_DEV | O_PAGES, O_DEV | O_PAGES | O_WRITE | O_HOLD,
 	  MAX_PAGES, "--dev PATH --pages N [--write] [--hold-ms MS]",
@@ -64,6 +65,7 @@ static const struct option long_opts[] = {
 	{ "close", no_argument, NULL, O_CLOSE },
 	{ "tee", no_argument, NULL, O_TEE },
 	{ "fault", no_argument, NULL, O_FAULT },
+	{ "pipe-pages", required_argument, NULL, O_PIPE_PAGES },
 	{ "dev", required_argument, NULL, O_DEV },
 	{ "ms", required_argument, NULL, O_MS },
 	{ "children", required_argument, NULL, O_CHILDREN },
@@ -149,6 +151,8 @@ static int parse_args(int argc, char **argv, struct opts *o, const struct worklo
 			ok = parse_long(c, optarg, 1, MAX_CHILDREN, &o->children);
 		else if (c == O_DEV)
 			o->dev = optarg;
+		else if (c == O_PIPE_PAGES)
+			ok = parse_long(c, optarg, 1, MAX_PIPE_PAGES, &o->pipe_pages);
 		o->write |= c == O_WRITE;
 		o->drain |= c == O_DRAIN;
 		o->tee |= c == O_TEE;

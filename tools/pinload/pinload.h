@@ -40,10 +40,12 @@
 #define MAX_EXTRA	8
 
 enum { O_PAGES = 1, O_HOLD = 2, O_KEEP = 4, O_WRITE = 8, O_DRAIN = 16,
-       O_CLOSE = 32, O_DEV = 64, O_MS = 128, O_CHILDREN = 256, O_TEE = 512, O_FAULT = 1024 };
+       O_CLOSE = 32, O_DEV = 64, O_MS = 128, O_CHILDREN = 256, O_TEE = 512, O_FAULT = 1024,
+       O_PIPE_PAGES = 2048 };
 
 struct opts {
 	long pages, hold_ms, keep_ms, ms, children;	/* hold_ms -1: not given */
+	long pipe_pages;	/* vmsplice: pipe capacity in pages (0: all) */
 	const char *dev;
 	bool write, drain, tee, fault;
 	unsigned int seen;				/* O_* given */

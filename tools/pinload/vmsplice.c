@@ -22,7 +22,13 @@ int do_vmsplice(const struct opts *o, struct res *r)
 		return fail(r, "mmap");
 	if (pipe(pfd))
 		return fail(r, "pipe");
-	/* One pipe_buffer slot per page. Above fs.pipe-max-size needs CAP_SYS_RESOURCE. */
+	/*
+	 * One pipe_buffer slot per page. Above fs.pipe-max-size needs
+	 * CAP_SYS_RESOURCE. --pipe-pages P < N: the pipe fills up inside the
+	 * call, which then drops the references of the pages it could not queue.
+	 */
+	if (o->pipe_pages && o->pipe_pages < o->pages)
+		len = o->pipe_pages * pg;
 	size = fcntl(pfd[1], F_SETPIPE_SZ, (int)len);
 	extra(r, "pipe_size", size);
 	if (size < 0)
@@ -30,7 +36,7 @@ int do_vmsplice(const struct opts *o, struct res *r)
 	pat_fill(buf, 0, o->pages, SEED_LOCAL);
 	/* NONBLOCK: a pipe that is too small must fail, not wait for a reader. */
 	call_begin(r);
-	while (iov.iov_len) {
+	while (iov.iov_len > o->pages * pg - len) {
 		n = vmsplice(pfd[1], &iov, 1, SPLICE_F_NONBLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -39,8 +45,8 @@ int do_vmsplice(const struct opts *o, struct res *r)
 		iov.iov_base = (char *)iov.iov_base + n;
 		iov.iov_len -= n;
 	}
-	call_end(r, len - iov.iov_len);
-	if (iov.iov_len)
+	call_end(r, o->pages * pg - iov.iov_len);
+	if (iov.iov_len > o->pages * pg - len)
 		return call_failed(r, "vmsplice");
 	/*
 	 * --tee: a second pipe references the same pages (generic_pipe_buf_get)
@@ -66,7 +72,7 @@ int do_vmsplice(const struct opts *o, struct res *r)
 		back = map_pages(o->pages, true);
 		if (!back || !read_full(pfd[0], back, len))
 			return fail(r, "read");
-		r->verified = pat_ok(back, o->pages, SEED_LOCAL);
+		r->verified = pat_ok(back, (long)(len / pg), SEED_LOCAL);
 	}
 	/* --close: free_pipe_info() drops the references still in the pipe. */
 	close(pfd[0]);
