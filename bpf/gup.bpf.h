@@ -65,36 +65,6 @@ static __always_inline __u32 pt_flags_of(__u64 gup_flags)
 	return f;
 }
 
-static __always_inline void held_add(enum pt_hook hook, __u64 folio, __s64 refs)
-{
-	__s64 *v = bpf_map_lookup_elem(&held, &folio);
-
-	if (v) {
-		__sync_fetch_and_add(v, refs);
-		return;
-	}
-	if (bpf_map_update_elem(&held, &folio, &refs, BPF_NOEXIST)) {
-		/* Lost a race with another CPU inserting it, or the map is full. */
-		v = bpf_map_lookup_elem(&held, &folio);
-		if (v)
-			__sync_fetch_and_add(v, refs);
-		else
-			STAT_INC(hook, map_full);
-	}
-}
-
-/* Drop refs from a tracked folio; false if no traced task holds it. */
-static __always_inline bool held_sub(__u64 folio, __s64 refs)
-{
-	__s64 *v = bpf_map_lookup_elem(&held, &folio);
-
-	if (!v)
-		return false;
-	if (__sync_fetch_and_add(v, -refs) <= refs)
-		bpf_map_delete_elem(&held, &folio);
-	return true;
-}
-
 /*
  * A successful grab of refs on a page or folio. Only FOLL_PIN and FOLL_GET
  * grabs take references; anything else (FOLL_GET|FOLL_PIN both clear) is a
@@ -118,11 +88,11 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
 		return 0;
 	STAT_INC(hook, hits);
 	if ((flags & PT_F_PIN) && filter_active())
-		held_add(hook, head, refs);
+		folio_count_add(&held, hook, head, refs);
 	/* a reference taken by vmsplice() is held by the pipe from now on */
 	if ((flags & PT_F_GET) && (v = vmsplice_ctx())) {
 		flags |= PT_F_PIPE;
-		pipe_hold_add(hook, head, refs);
+		folio_count_add(&pipe_held, hook, head, refs);
 		/* one pipe buffer per page: a large folio's grab counts refs pages */
 		for (__u32 k = 0; k < VMS_BATCH; k++) {
 			if (k >= refs)
@@ -171,7 +141,7 @@ static __always_inline int on_unpin(enum pt_hook hook, __u8 backend, __u64 head,
 	if (!head || !refs || is_zero_page(head))
 		return 0;
 	if (filter_active()) {
-		if (!held_sub(head, refs)) {
+		if (!folio_count_sub(&held, head, refs)) {
 			STAT_INC(hook, untracked);
 			return 0;
 		}

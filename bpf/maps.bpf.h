@@ -114,4 +114,37 @@ static __always_inline void event_submit(struct pt_event *e, enum pt_hook hook)
 	STAT_INC(hook, events);
 }
 
+/*
+ * Per-folio reference counts in a hash map (held pins, pipe holds). An
+ * insert can race with another CPU's: retry as an add. Full: counted.
+ */
+static __always_inline void folio_count_add(void *map, enum pt_hook hook, __u64 folio, __s64 refs)
+{
+	__s64 *v = bpf_map_lookup_elem(map, &folio);
+
+	if (v) {
+		__sync_fetch_and_add(v, refs);
+		return;
+	}
+	if (bpf_map_update_elem(map, &folio, &refs, BPF_NOEXIST)) {
+		v = bpf_map_lookup_elem(map, &folio);
+		if (v)
+			__sync_fetch_and_add(v, refs);
+		else
+			STAT_INC(hook, map_full);
+	}
+}
+
+/* Drop refs; false if the folio is not counted here. Deleted at zero. */
+static __always_inline bool folio_count_sub(void *map, __u64 folio, __s64 refs)
+{
+	__s64 *v = bpf_map_lookup_elem(map, &folio);
+
+	if (!v)
+		return false;
+	if (__sync_fetch_and_add(v, -refs) <= refs)
+		bpf_map_delete_elem(map, &folio);
+	return true;
+}
+
 #endif /* PT_MAPS_BPF_H */

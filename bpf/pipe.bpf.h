@@ -117,7 +117,6 @@ static __always_inline int tee_entry(enum pt_hook hook, __u8 be, struct hargs *h
 
 static __always_inline int pipe_event(enum pt_hook hook, __u8 be, __u8 type, __u64 pipe,
 				      __u64 folio, __u32 flags);
-static __always_inline bool pipe_hold_sub(__u64 folio);
 
 /*
  * Pages vmsplice grabbed but neither queued nor released through the pipe:
@@ -138,7 +137,7 @@ static __always_inline void vmsplice_reconcile(enum pt_hook hook, __u8 be, struc
 		if (i >= dropped || i >= c->grabs)
 			break;
 		folio = c->last[(c->grabs - 1 - i) % VMS_BATCH];
-		if (pipe_hold_sub(folio))
+		if (folio_count_sub(&pipe_held, folio, 1))
 			pipe_event(hook, be, PT_EV_RELEASE, c->pipe, folio, PT_F_DROPPED);
 	}
 }
@@ -152,34 +151,6 @@ static __always_inline int pipe_ctx_exit(enum pt_hook hook, __u8 be, struct harg
 		vmsplice_reconcile(hook, be, c);
 	bpf_map_delete_elem(&vms_ctxs, &tid);
 	return 0;
-}
-
-static __always_inline void pipe_hold_add(enum pt_hook hook, __u64 folio, __s64 refs)
-{
-	__s64 *v = bpf_map_lookup_elem(&pipe_held, &folio);
-
-	if (v) {
-		__sync_fetch_and_add(v, refs);
-		return;
-	}
-	if (bpf_map_update_elem(&pipe_held, &folio, &refs, BPF_NOEXIST)) {
-		v = bpf_map_lookup_elem(&pipe_held, &folio);
-		if (v)
-			__sync_fetch_and_add(v, refs);
-		else
-			STAT_INC(hook, map_full);
-	}
-}
-
-static __always_inline bool pipe_hold_sub(__u64 folio)
-{
-	__s64 *v = bpf_map_lookup_elem(&pipe_held, &folio);
-
-	if (!v)
-		return false;
-	if (__sync_fetch_and_add(v, -1) <= 1)
-		bpf_map_delete_elem(&pipe_held, &folio);
-	return true;
 }
 
 static __always_inline int pipe_event(enum pt_hook hook, __u8 be, __u8 type, __u64 pipe,
@@ -207,7 +178,7 @@ static __always_inline int pipe_release_entry(enum pt_hook hook, __u8 be, struct
 
 	if (!track_pipes)
 		return 0;
-	if (!pipe_hold_sub(folio))
+	if (!folio_count_sub(&pipe_held, folio, 1))
 		return 0;	/* page cache splices use this release too */
 	/* the buffer add_to_pipe() refused, inside the vmsplice that grabbed it */
 	c = vmsplice_ctx();
@@ -239,7 +210,7 @@ static __always_inline int pipe_get_exit(enum pt_hook hook, __u8 be, struct harg
 		pipe = c->pipe;
 		ino = c->ino;
 	}
-	pipe_hold_add(hook, folio, 1);
+	folio_count_add(&pipe_held, hook, folio, 1);
 	STAT_INC(hook, hits);
 	e = event_reserve(hook, PT_EV_HOLD, be);
 	if (!e)
