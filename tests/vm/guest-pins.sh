@@ -15,12 +15,11 @@ vm() {	# fold per-CPU deltas, then print "acquired released"
 	awk '/^nr_foll_pin_acquired /{a=$2} /^nr_foll_pin_released /{r=$2} END{print a, r}' /proc/vmstat
 }
 
-# name, then the pinload arguments
+# backend, case name, then the command to trace
 run_case() {
 	b=$1; name=$2; shift 2
-	set -- "$@"
 	before=$(vm)
-	pintrace run --backend "$b" -o json -O "$OUT/$b-$name.ndjson" -- pinload "$@" \
+	pintrace run --backend "$b" -o json -O "$OUT/$b-$name.ndjson" -- "$@" \
 		> "$OUT/$b-$name.pinload" 2> "$OUT/$b-$name.stderr"
 	rc=$?
 	after=$(vm)
@@ -28,29 +27,21 @@ run_case() {
 }
 
 for b in $BACKENDS; do
-	run_case "$b" pvr pvr --pages 64
-	run_case "$b" pvr-write pvr --pages 32 --write
-	run_case "$b" uring uring --pages 64
-	run_case "$b" uring-fault uring --pages 8 --fault
-	run_case "$b" vmsplice vmsplice --pages 32 --drain
-	run_case "$b" odirect odirect --dev /dev/ram0 --pages 32
-	run_case "$b" held pvr --pages 16 --hold-ms 700
-	run_case "$b" fork fork-pvr --pages 16 --children 3
-	run_case "$b" vmsplice-close vmsplice --pages 16 --close
-	run_case "$b" vmsplice-tee vmsplice --pages 16 --drain --tee
-	run_case "$b" vmsplice-full vmsplice --pages 32 --pipe-pages 16 --drain
-	# a pipe that outlives the traced command: its holds are outstanding at exit
-	before=$(vm)
-	pintrace run --backend "$b" -o json -O "$OUT/$b-pipe-leak.ndjson" -- \
-		sh -c 'pinload vmsplice --pages 16 --hold-ms 4000 > /dev/null & sleep 2' \
-		2> "$OUT/$b-pipe-leak.stderr"
-	echo "$b pipe-leak $? $before $(vm)" >> $OUT/cases.txt
+	run_case "$b" pvr pinload pvr --pages 64
+	run_case "$b" pvr-write pinload pvr --pages 32 --write
+	run_case "$b" uring pinload uring --pages 64
+	run_case "$b" uring-fault pinload uring --pages 8 --fault
+	run_case "$b" vmsplice pinload vmsplice --pages 32 --drain
+	run_case "$b" odirect pinload odirect --dev /dev/ram0 --pages 32
+	run_case "$b" held pinload pvr --pages 16 --hold-ms 700
+	run_case "$b" fork pinload fork-pvr --pages 16 --children 3
+	run_case "$b" vmsplice-close pinload vmsplice --pages 16 --close
+	run_case "$b" vmsplice-tee pinload vmsplice --pages 16 --drain --tee
+	run_case "$b" vmsplice-full pinload vmsplice --pages 32 --pipe-pages 16 --drain
+	# pipes that outlive the traced command: their holds are outstanding at exit
+	run_case "$b" pipe-leak sh -c 'pinload vmsplice --pages 16 --hold-ms 4000 > /dev/null & sleep 2'
 	wait
-	before=$(vm)
-	pintrace run --backend "$b" -o json -O "$OUT/$b-tee-leak.ndjson" -- \
-		sh -c 'pinload vmsplice --pages 16 --tee --hold-ms 4000 > /dev/null & sleep 2' \
-		2> "$OUT/$b-tee-leak.stderr"
-	echo "$b tee-leak $? $before $(vm)" >> $OUT/cases.txt
+	run_case "$b" tee-leak sh -c 'pinload vmsplice --pages 16 --tee --hold-ms 4000 > /dev/null & sleep 2'
 	wait
 done
 
