@@ -70,7 +70,7 @@ static __always_inline __u32 pt_flags_of(__u64 gup_flags)
  * grabs take references; anything else (FOLL_GET|FOLL_PIN both clear) is a
  * no-op in the kernel too.
  */
-static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
+static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, __u64 head,
 				   __u32 refs, __u64 gup_flags, __u32 extra)
 {
 	__u32 flags = pt_flags_of(gup_flags) | extra;
@@ -128,6 +128,9 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, __u64 head,
 		e->nr_req = c->nr;
 		e->addr = c->addr;
 	}
+	/* stacks cost ~1 us: only for what may be held for long */
+	if (e->pt_flags & (PT_F_LONGTERM | PT_F_PIPE))
+		e->stack_id = event_stack(hook, ctx);
 	event_submit(e, hook);
 	return 0;
 }
@@ -166,13 +169,13 @@ static __always_inline int grab_page_exit(enum pt_hook hook, __u8 be, struct har
 
 	if (!ok)
 		return 0;
-	return on_grab(hook, be, page_head(h->a[0]), 1, h->a[1], 0);
+	return on_grab(hook, be, h->ctx, page_head(h->a[0]), 1, h->a[1], 0);
 }
 
 /* try_grab_folio(page, refs, flags) (<= 6.9), try_grab_folio_fast: folio or NULL. */
 static __always_inline int grab_ret_folio_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	return on_grab(hook, be, (__u64)h->ret, (__u32)h->a[1], h->a[2], 0);
+	return on_grab(hook, be, h->ctx, (__u64)h->ret, (__u32)h->a[1], h->a[2], 0);
 }
 
 /* try_grab_folio(folio, refs, flags) (>= 6.10): 0 or -errno. */
@@ -180,13 +183,13 @@ static __always_inline int grab_folio_exit(enum pt_hook hook, __u8 be, struct ha
 {
 	if ((int)h->ret != 0)
 		return 0;
-	return on_grab(hook, be, h->a[0], (__u32)h->a[1], h->a[2], 0);
+	return on_grab(hook, be, h->ctx, h->a[0], (__u32)h->a[1], h->a[2], 0);
 }
 
 /* folio_add_pin(folio): one more pin on an already pinned folio, no flags. */
 static __always_inline int add_pin_entry(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	return on_grab(hook, be, h->a[0], 1, cfg.foll_pin, PT_F_NOFLAGS);
+	return on_grab(hook, be, h->ctx, h->a[0], 1, cfg.foll_pin, PT_F_NOFLAGS);
 }
 
 /* folio_add_pins(folio, pins): 0 or -errno. */
@@ -194,7 +197,7 @@ static __always_inline int add_pins_exit(enum pt_hook hook, __u8 be, struct harg
 {
 	if ((int)h->ret != 0)
 		return 0;
-	return on_grab(hook, be, h->a[0], (__u32)h->a[1], cfg.foll_pin, PT_F_NOFLAGS);
+	return on_grab(hook, be, h->ctx, h->a[0], (__u32)h->a[1], cfg.foll_pin, PT_F_NOFLAGS);
 }
 
 /* gup_put_folio(folio, refs, flags) */

@@ -15,6 +15,7 @@ struct hargs {
 	__u64 a[PT_NARGS];
 	__s64 ret;
 	__u64 sp;	/* an address in the probe's stack frame: call depth */
+	void *ctx;	/* the program's context, for bpf_get_stackid() */
 };
 
 /* libbpf 1.1 has no PT_REGS_PARM6. */
@@ -93,7 +94,7 @@ static __always_inline bool stash_take(enum pt_hook hook, struct hargs *h)
 SEC("?fexit")									\
 int fexit_##name(void *ctx)							\
 {										\
-	struct hargs h = {};							\
+	struct hargs h = { .ctx = ctx };					\
 	fentry_fill(ctx, &h, nargs);						\
 	bpf_get_func_ret(ctx, (__u64 *)&h.ret);					\
 	return on_exit(hook, PT_BACKEND_FENTRY, &h);				\
@@ -113,6 +114,7 @@ int kretprobe_##name(struct pt_regs *ctx)					\
 	if (!stash_take(hook, &h))						\
 		return 0;							\
 	h.ret = PT_REGS_RC(ctx);						\
+	h.ctx = ctx;								\
 	return on_exit(hook, PT_BACKEND_KPROBE, &h);				\
 }
 
@@ -121,14 +123,15 @@ int kretprobe_##name(struct pt_regs *ctx)					\
 SEC("?fentry")									\
 int fentry_##name(void *ctx)							\
 {										\
-	struct hargs h = { .sp = (__u64)ctx };					\
+	struct hargs h = { .sp = (__u64)ctx, .ctx = ctx };			\
 	fentry_fill(ctx, &h, nargs);						\
 	return on_entry(hook, PT_BACKEND_FENTRY, &h);				\
 }										\
 SEC("?kprobe")									\
 int kprobe_##name(struct pt_regs *ctx)						\
 {										\
-	struct hargs h = { .sp = (__u64)ctx };	/* pt_regs live on the stack */	\
+	/* pt_regs live on the stack */						\
+	struct hargs h = { .sp = (__u64)ctx, .ctx = ctx };			\
 	kprobe_fill(ctx, &h, nargs);						\
 	return on_entry(hook, PT_BACKEND_KPROBE, &h);				\
 }
@@ -139,14 +142,14 @@ PT_HOOK_ENTRY(name, hook, nargs, on_entry)					\
 SEC("?fexit")									\
 int fexit_##name(void *ctx)							\
 {										\
-	struct hargs h = {};							\
+	struct hargs h = { .ctx = ctx };					\
 	bpf_get_func_ret(ctx, (__u64 *)&h.ret);					\
 	return on_exit(hook, PT_BACKEND_FENTRY, &h);				\
 }										\
 SEC("?kretprobe")								\
 int kretprobe_##name(struct pt_regs *ctx)					\
 {										\
-	struct hargs h = { .ret = PT_REGS_RC(ctx) };				\
+	struct hargs h = { .ret = PT_REGS_RC(ctx), .ctx = ctx };		\
 	return on_exit(hook, PT_BACKEND_KPROBE, &h);				\
 }
 

@@ -39,6 +39,14 @@ struct {
 	__type(value, __s64);
 } held SEC(".maps");
 
+/* Kernel stacks of the events that create holds (pipe, skb, long-term pins). */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, PT_MAX_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, PT_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
 static __always_inline struct pt_hook_stats *hook_stats(enum pt_hook hook)
 {
 	__u32 key = hook;
@@ -98,6 +106,7 @@ static __always_inline struct pt_event *event_reserve(enum pt_hook hook, __u8 ty
 	}
 	id = bpf_get_current_pid_tgid();
 	__builtin_memset(e, 0, sizeof(*e));
+	e->stack_id = -1;
 	e->type = type;
 	e->hook = hook;
 	e->backend = backend;
@@ -106,6 +115,22 @@ static __always_inline struct pt_event *event_reserve(enum pt_hook hook, __u8 ty
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	return e;
+}
+
+/*
+ * The kernel stack of the current call. A full stack map is counted as
+ * map_full (the same stack again still resolves: ids are hashes).
+ */
+static __always_inline __s32 event_stack(enum pt_hook hook, void *ctx)
+{
+	long id;
+
+	if (!ctx)
+		return -1;
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_FAST_STACK_CMP);
+	if (id == -12)	/* -ENOMEM: the map is full */
+		STAT_INC(hook, map_full);
+	return id < 0 ? -1 : (__s32)id;
 }
 
 static __always_inline void event_submit(struct pt_event *e, enum pt_hook hook)

@@ -8,12 +8,15 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "pintrace.h"
 
 #include "maps.bpf.h"
 #include "core.bpf.h"
 #include "hooks.bpf.h"
 #include "pipe.bpf.h"
+#include "skb.bpf.h"
+#include "sample.bpf.h"
 #include "gup.bpf.h"
 #include "task.bpf.h"
 

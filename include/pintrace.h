@@ -52,6 +52,16 @@ enum pt_hook {
 	PT_HOOK_PIPE_BUF_RELEASE,	/* page_cache_pipe_buf_release: read, splice out, close */
 	PT_HOOK_PIPE_BUF_GET,		/* generic_pipe_buf_get: tee takes another reference */
 	PT_HOOK_TEE,			/* the tee syscall: which pipe those references go to */
+	/* page references held by skb frags (sockets) */
+	PT_HOOK_ZEROCOPY_SG,		/* __zerocopy_sg_from_iter: MSG_ZEROCOPY user pages */
+	PT_HOOK_SKB_APPEND_PAGEFRAGS,	/* >= 6.5: splice to a socket, get_page per new frag */
+	PT_HOOK_TCP_SENDPAGES,		/* <= 6.4: do_tcp_sendpages, splice to TCP */
+	PT_HOOK_SPLICE,			/* the splice syscall: which socket gets the pages */
+	PT_HOOK_SKB_RELEASE_DATA,	/* frags dropped when the skb data is freed */
+	PT_HOOK_PSKB_EXPAND_HEAD,	/* unclone: the private copy takes frag refs */
+	PT_HOOK_SKB_TRY_COALESCE,	/* rx coalesce of a cloned skb: frag refs taken */
+	PT_HOOK_SKB_COPY_UBUFS,		/* zerocopy frags copied (local delivery): refs dropped */
+	PT_HOOK_ZEROCOPY_DONE,		/* msg_zerocopy_callback/_complete: completion queued */
 	/* process tree following for `pintrace run` */
 	PT_HOOK_SCHED_FORK,
 	PT_HOOK_SCHED_EXIT,
@@ -64,6 +74,7 @@ enum pt_event_type {
 	PT_EV_CALL = 3,		/* a GUP API call returned */
 	PT_EV_HOLD = 4,		/* a holder (pipe) took another reference on a tracked page */
 	PT_EV_RELEASE = 5,	/* a holder dropped its reference on a tracked page */
+	PT_EV_ZC_DONE = 6,	/* MSG_ZEROCOPY completion: sends [addr, addr + refs) */
 };
 
 /* pt_event.pt_flags: kernel FOLL_* bits normalised by the BPF side */
@@ -76,6 +87,11 @@ enum pt_event_type {
 #define PT_F_TRACKED	(1u << 6)	/* unpin matched a pin seen by the BPF filter */
 #define PT_F_PIPE	(1u << 7)	/* reference taken for (or held by) a pipe */
 #define PT_F_DROPPED	(1u << 8)	/* RELEASE: vmsplice put a page it could not queue */
+#define PT_F_SKB	(1u << 9)	/* reference held by an skb frag (a socket) */
+#define PT_F_ZEROCOPY	(1u << 10)	/* MSG_ZEROCOPY: user pages straight into frags */
+#define PT_F_SAMPLED	(1u << 11)	/* RELEASE: the refcount sampler found it gone */
+#define PT_F_COPIED	(1u << 12)	/* ZC_DONE: the kernel copied instead (SO_EE_CODE_ZEROCOPY_COPIED) */
+#define PT_F_MOVED	(1u << 13)	/* HOLD: another skb took refs on frags (unclone, coalesce) */
 
 struct pt_event {
 	__u8  type;		/* enum pt_event_type */
@@ -88,14 +104,18 @@ struct pt_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */
 	__u64 folio;		/* head struct page address (GRAB, UNPIN) */
 	__u32 refs;		/* pins/refs taken or dropped (GRAB, UNPIN) */
-	__u32 __pad0;
+	__s32 stack_id;		/* kernel stack in the stacks map, < 0: none */
 	__u64 gup_flags;	/* raw kernel FOLL_* bits as passed */
-	__u64 nr_req;		/* pages requested from the API (GRAB: of the API call) */
+	__u64 nr_req;		/* pages requested from the API (GRAB: of the API call);
+				 * PT_F_SKB: family << 32 | local port << 16 | remote port */
 	__s64 ret;		/* CALL: return value */
-	__u64 addr;		/* CALL: start user address */
+	__u64 addr;		/* CALL: start user address; PT_F_SKB (AF_INET): local
+				 * address << 32 | remote address, network order;
+				 * ZC_DONE: first completed send id */
 	__u64 dur_ns;		/* CALL: time spent in the call */
-	__u64 holder;		/* PT_F_PIPE: the pipe (struct pipe_inode_info address) */
-	__u64 holder_id;	/* PT_F_PIPE: the pipe's inode number, 0 if unknown */
+	__u64 holder;		/* PT_F_PIPE: the pipe (struct pipe_inode_info address);
+				 * PT_F_SKB: the socket (struct sock address), 0 if unknown */
+	__u64 holder_id;	/* the pipe's or socket's inode number, 0 if unknown */
 	char  comm[PT_COMM_LEN];
 };
 
@@ -137,9 +157,27 @@ struct pt_cfg {
 #define PT_MAX_TRACKED_FOLIOS	(256 * 1024)
 #define PT_MAX_TASKS		(16 * 1024)
 #define PT_RINGBUF_DEFAULT	(4 * 1024 * 1024)
+#define PT_MAX_STACKS		(16 * 1024)
+#define PT_STACK_DEPTH		32
+
+/*
+ * Result of one pass of the refcount sampler (a raw_tp program run on
+ * demand with BPF_PROG_TEST_RUN): tracked holds checked against the
+ * folios' real reference counts. Corrections are also sent as RELEASE
+ * events with PT_F_SAMPLED so that the loader's tables follow.
+ */
+struct pt_sample {
+	__u64 folios;		/* tracked folios examined (pipe and skb holds) */
+	__u64 agree;		/* external refs == tracked holds */
+	__u64 more;		/* external refs > tracked: holders we did not see */
+	__u64 corrected;	/* folios with fewer refs than tracked: a missed release */
+	__u64 corrected_refs;	/* holds dropped by those corrections */
+	__u64 skipped;		/* large folios: no exact expected count */
+};
 
 _Static_assert(sizeof(struct pt_event) == 112, "pt_event ABI size");
 _Static_assert(sizeof(struct pt_hook_stats) == 48, "pt_hook_stats ABI size");
 _Static_assert(sizeof(struct pt_cfg) == 40, "pt_cfg ABI size");
+_Static_assert(sizeof(struct pt_sample) == 48, "pt_sample ABI size");
 
 #endif /* PINTRACE_H */

@@ -4,33 +4,34 @@
 #include "holds.h"
 #include "util.h"
 
-/* Outstanding holds grouped by pipe, for the exit report (bounded). */
-#define MAX_PIPES 1024
+#define PAGE_BYTES 4096ULL	/* pipe buffers and frags are counted per page */
 
-struct pipe_group {
-	__u64 pipe, ino, refs, oldest_t0;
-	struct pin_owner owner;		/* who put the oldest page there */
-};
-
-struct groups {
-	struct pipe_group g[MAX_PIPES];
-	size_t n;
-	__u64 dropped_refs;		/* holds of pipes beyond MAX_PIPES */
-};
-
-int holds_init(struct holds *h)
+int holds_init(struct holds *h, const struct stackfmt *stacks)
 {
-	struct pintable_opts o = { .min_hold_ns = ~0ULL, .match_holder = true };
+	struct pintable_opts po = { .min_hold_ns = ~0ULL, .match_holder = true };
+	struct pintable_opts so = { .min_hold_ns = ~0ULL, .match_holder = false };
 
 	memset(h, 0, sizeof(*h));
-	h->t = pintable_new(&o);
-	return h->t ? 0 : -1;
+	h->stacks = stacks;
+	h->pipes = pintable_new(&po);
+	h->skbs = pintable_new(&so);
+	if (!h->pipes || !h->skbs) {
+		holds_free(h);
+		return -1;
+	}
+	return 0;
 }
 
 void holds_free(struct holds *h)
 {
-	pintable_free(h->t);
-	h->t = NULL;
+	pintable_free(h->pipes);
+	pintable_free(h->skbs);
+	h->pipes = h->skbs = NULL;
+}
+
+bool holds_any(const struct holds *h)
+{
+	return h->taken || h->added || h->released || h->skb_taken || h->skb_released || h->zc_done;
 }
 
 static void owner_of(const struct pt_event *e, struct pin_owner *ow)
@@ -45,6 +46,12 @@ static void owner_of(const struct pt_event *e, struct pin_owner *ow)
 	ow->gup_flags = e->gup_flags;
 	ow->holder = e->holder;
 	ow->holder_id = e->holder_id;
+	ow->stack_id = e->stack_id;
+	ow->origin_stack_id = -1;
+	if (e->pt_flags & PT_F_SKB) {
+		ow->tuple_addr = e->addr;
+		ow->tuple_ports = e->nr_req;
+	}
 }
 
 struct release_ctx {
@@ -52,11 +59,61 @@ struct release_ctx {
 	const struct pt_event *e;
 };
 
-static void on_release(const struct unpin_match *m, void *ctx)
+static void on_pipe_release(const struct unpin_match *m, void *ctx)
 {
 	struct release_ctx *c = ctx;
 
 	out_release(c->o, c->e, m);
+}
+
+static void on_skb_release(const struct unpin_match *m, void *ctx)
+{
+	struct release_ctx *c = ctx;
+
+	out_skb_release(c->o, c->e, m);
+}
+
+/*
+ * A socket took a reference on a page. If a pipe we follow holds the page,
+ * that pipe hold is its origin (vmsplice -> pipe -> splice -> skb); if
+ * another skb hold has it (an unclone or coalesce copy), the origin is
+ * inherited from there.
+ */
+static void skb_hold(struct holds *h, struct output *o, const struct pt_event *e)
+{
+	const struct pin_owner *src;
+	struct pin_owner ow;
+	__u64 t0 = 0;
+
+	owner_of(e, &ow);
+	if ((src = pintable_oldest(h->pipes, e->folio, &t0))) {
+		ow.origin_pid = src->pid;
+		memcpy(ow.origin_comm, src->comm, sizeof(ow.origin_comm));
+		ow.origin_holder_id = src->holder_id;
+		ow.origin_stack_id = src->stack_id;
+		ow.origin_t0_ns = t0;
+		h->skb_from_pipe += e->refs;
+	} else if ((src = pintable_oldest(h->skbs, e->folio, &t0)) && src->origin_pid) {
+		ow.origin_pid = src->origin_pid;
+		memcpy(ow.origin_comm, src->origin_comm, sizeof(ow.origin_comm));
+		ow.origin_holder_id = src->origin_holder_id;
+		ow.origin_stack_id = src->origin_stack_id;
+		ow.origin_t0_ns = src->origin_t0_ns;
+	}
+	/* an skb copy inherits who sent the page, not the softirq that copied it */
+	if ((e->pt_flags & PT_F_MOVED) && src && src->holder && !ow.origin_pid) {
+		ow.pid = src->pid;
+		memcpy(ow.comm, src->comm, sizeof(ow.comm));
+		ow.stack_id = src->stack_id;
+	}
+	out_skb_hold(o, e, ow.origin_pid ? &(struct pin_owner){
+		.pid = ow.origin_pid, .holder_id = ow.origin_holder_id,
+		.comm = { 0 } } : NULL);
+	pintable_pin(h->skbs, e->folio, e->refs, &ow, e->ts_ns);
+	if (e->pt_flags & PT_F_MOVED)
+		h->skb_moved += e->refs;
+	else
+		h->skb_taken += e->refs;
 }
 
 void holds_event(struct holds *h, struct output *o, const struct pt_event *e)
@@ -67,10 +124,14 @@ void holds_event(struct holds *h, struct output *o, const struct pt_event *e)
 	switch (e->type) {
 	case PT_EV_GRAB:
 	case PT_EV_HOLD:
+		if (e->pt_flags & PT_F_SKB) {
+			skb_hold(h, o, e);
+			break;
+		}
 		if (!(e->pt_flags & PT_F_PIPE))
 			return;
 		owner_of(e, &ow);
-		pintable_pin(h->t, e->folio, e->refs, &ow, e->ts_ns);
+		pintable_pin(h->pipes, e->folio, e->refs, &ow, e->ts_ns);
 		if (e->type == PT_EV_GRAB)
 			h->taken += e->refs;
 		else
@@ -79,109 +140,303 @@ void holds_event(struct holds *h, struct output *o, const struct pt_event *e)
 			out_hold(o, e);
 		break;
 	case PT_EV_RELEASE:
+		if (e->pt_flags & PT_F_SKB) {
+			h->skb_released += e->refs;
+			if (e->pt_flags & PT_F_SAMPLED)
+				h->sampled_skb += e->refs;
+			pintable_unpin(h->skbs, e->folio, e->refs, 0, e->ts_ns, on_skb_release, &c);
+			break;
+		}
 		h->released += e->refs;
-		pintable_unpin(h->t, e->folio, e->refs, e->holder, e->ts_ns, on_release, &c);
+		if (e->pt_flags & PT_F_SAMPLED)
+			h->sampled_pipe += e->refs;
+		pintable_unpin(h->pipes, e->folio, e->refs, e->holder, e->ts_ns, on_pipe_release, &c);
+		break;
+	case PT_EV_ZC_DONE:
+		h->zc_done += e->refs;
+		if (e->pt_flags & PT_F_COPIED)
+			h->zc_copied += e->refs;
+		out_zc_done(o, e);
 		break;
 	default:
 		break;
 	}
 }
 
+void holds_sampled(struct holds *h, const struct pt_sample *s)
+{
+	h->samples++;
+	h->last = *s;
+}
+
+/* ---- leak report: outstanding holds grouped by holder ------------------- */
+
+#define MAX_GROUPS 1024
+
+struct group {
+	bool skb;
+	__u64 holder, refs, oldest_t0;
+	struct pin_owner owner;		/* the oldest hold's */
+};
+
+struct groups {
+	struct group g[MAX_GROUPS];
+	size_t n;
+	__u64 min_t0;			/* holds started after this are too young */
+	__u64 young_refs;		/* outstanding, younger than the threshold */
+	__u64 unlisted_refs;		/* of holders beyond MAX_GROUPS */
+	bool skb;			/* which table is being walked */
+};
+
 static void group_add(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0, void *ctx)
 {
 	struct groups *gs = ctx;
 	size_t i;
 
+	if (t0 > gs->min_t0) {
+		gs->young_refs += refs;
+		return;
+	}
 	for (i = 0; i < gs->n; i++)
-		if (gs->g[i].pipe == ow->holder)
+		if (gs->g[i].skb == gs->skb && gs->g[i].holder == ow->holder)
 			break;
 	if (i == gs->n) {
-		if (gs->n == MAX_PIPES) {
-			gs->dropped_refs += refs;
+		if (gs->n == MAX_GROUPS) {
+			gs->unlisted_refs += refs;
 			return;
 		}
 		memset(&gs->g[i], 0, sizeof(gs->g[i]));
-		gs->g[i].pipe = ow->holder;
+		gs->g[i].skb = gs->skb;
+		gs->g[i].holder = ow->holder;
 		gs->g[i].oldest_t0 = ~0ULL;
 		gs->n++;
 	}
 	gs->g[i].refs += refs;
-	if (ow->holder_id)
-		gs->g[i].ino = ow->holder_id;
 	if (t0 < gs->g[i].oldest_t0) {
 		gs->g[i].oldest_t0 = t0;
 		gs->g[i].owner = *ow;
 	}
 }
 
-static struct groups *collect(struct holds *h)
+static int by_age(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return x->oldest_t0 < y->oldest_t0 ? -1 : x->oldest_t0 > y->oldest_t0;
+}
+
+static struct groups *collect(struct holds *h, __u64 now_ns, __u64 min_age_ns)
 {
 	struct groups *gs = calloc(1, sizeof(*gs));
 
-	if (gs)
-		pintable_foreach_outstanding(h->t, group_add, gs);
+	if (!gs)
+		return NULL;
+	gs->min_t0 = now_ns > min_age_ns ? now_ns - min_age_ns : 0;
+	pintable_foreach_outstanding(h->pipes, group_add, gs);
+	gs->skb = true;
+	pintable_foreach_outstanding(h->skbs, group_add, gs);
+	qsort(gs->g, gs->n, sizeof(gs->g[0]), by_age);
 	return gs;
 }
 
-void holds_report_text(struct holds *h, FILE *f, __u64 now_ns)
+static void text_group(const struct holds *h, FILE *f, const struct group *g, __u64 now_ns)
 {
-	struct pintable_stats st;
-	char comm[4 * PT_COMM_LEN + 1], age[32];
-	struct groups *gs;
+	char comm[4 * PT_COMM_LEN + 1], age[32], sock[96], bytes[32];
+	const struct pin_owner *ow = &g->owner;
 
-	if (!h->taken && !h->added && !h->released)
+	fmt_duration(now_ns > g->oldest_t0 ? now_ns - g->oldest_t0 : 0, age, sizeof(age));
+	fmt_bytes(g->refs * PAGE_BYTES, bytes, sizeof(bytes));
+	sanitize_text(ow->comm, sizeof(ow->comm), comm, sizeof(comm));
+	if (!g->skb) {
+		fprintf(f, "  !! pipe ino %llu holds %llu pages (%s), oldest %s, vmspliced by %s/%u\n",
+			(unsigned long long)ow->holder_id, (unsigned long long)g->refs, bytes, age,
+			comm, ow->pid);
+		stack_print(h->stacks, ow->stack_id, f, "       ", 8);
 		return;
-	pintable_get_stats(h->t, &st);
-	fprintf(f, "Pipe holds (vmsplice references): taken %llu, tee'd %llu, released %llu, "
-		"outstanding %llu\n", (unsigned long long)h->taken, (unsigned long long)h->added,
-		(unsigned long long)h->released, (unsigned long long)st.outstanding_refs);
-	gs = collect(h);
+	}
+	fprintf(f, "  !! socket ino %llu %s holds %llu pages (%s), oldest %s, sent by %s/%u\n",
+		(unsigned long long)ow->holder_id,
+		sock_format(ow->tuple_addr, ow->tuple_ports, sock, sizeof(sock)),
+		(unsigned long long)g->refs, bytes, age, comm, ow->pid);
+	stack_print(h->stacks, ow->stack_id, f, "       ", 8);
+	if (ow->origin_pid) {
+		sanitize_text(ow->origin_comm, sizeof(ow->origin_comm), comm, sizeof(comm));
+		fmt_duration(now_ns > ow->origin_t0_ns ? now_ns - ow->origin_t0_ns : 0, age,
+			     sizeof(age));
+		fprintf(f, "       which got them from pipe ino %llu, vmspliced by %s/%u %s ago\n",
+			(unsigned long long)ow->origin_holder_id, comm, ow->origin_pid, age);
+		stack_print(h->stacks, ow->origin_stack_id, f, "       ", 8);
+	}
+}
+
+void holds_leaks_text(struct holds *h, FILE *f, __u64 now_ns, __u64 min_age_ns)
+{
+	char age[32];
+	struct groups *gs = collect(h, now_ns, min_age_ns);
+
 	if (!gs)
 		return;
-	for (size_t i = 0; i < gs->n; i++) {
-		const struct pipe_group *g = &gs->g[i];
-
-		fprintf(f, "  !! pipe ino %llu holds %llu pages, oldest %s, vmspliced by %s/%u\n",
-			(unsigned long long)g->ino, (unsigned long long)g->refs,
-			fmt_duration(now_ns > g->oldest_t0 ? now_ns - g->oldest_t0 : 0, age, sizeof(age)),
-			sanitize_text(g->owner.comm, sizeof(g->owner.comm), comm, sizeof(comm)),
-			g->owner.pid);
-	}
-	if (gs->dropped_refs)
-		fprintf(f, "  ... and %llu pages in further pipes\n",
-			(unsigned long long)gs->dropped_refs);
+	fprintf(f, "Leaks (holds older than %s): %zu holder%s\n",
+		fmt_duration(min_age_ns, age, sizeof(age)), gs->n, gs->n == 1 ? "" : "s");
+	for (size_t i = 0; i < gs->n; i++)
+		text_group(h, f, &gs->g[i], now_ns);
+	if (gs->unlisted_refs)
+		fprintf(f, "  ... and %llu pages of further holders\n",
+			(unsigned long long)gs->unlisted_refs);
+	if (gs->young_refs)
+		fprintf(f, "  (%llu younger holds not listed)\n", (unsigned long long)gs->young_refs);
 	free(gs);
 }
 
-json_object *holds_report_json(struct holds *h, __u64 now_ns)
+static json_object *ju(__u64 v)
+{
+	return json_object_new_int64((int64_t)v);
+}
+
+static json_object *json_group(const struct holds *h, const struct group *g, __u64 now_ns)
+{
+	const struct pin_owner *ow = &g->owner;
+	json_object *j = json_object_new_object(), *st;
+	char sock[96];
+
+	json_object_object_add(j, "kind", json_object_new_string(g->skb ? "socket" : "pipe"));
+	json_object_object_add(j, "holder", json_hex(g->holder));
+	json_object_object_add(j, "ino", ju(ow->holder_id));
+	if (g->skb && (ow->tuple_ports >> 32))
+		json_object_object_add(j, "tuple", json_object_new_string(
+			sock_format(ow->tuple_addr, ow->tuple_ports, sock, sizeof(sock))));
+	json_object_object_add(j, "refs", ju(g->refs));
+	json_object_object_add(j, "bytes", ju(g->refs * PAGE_BYTES));
+	json_object_object_add(j, "oldest_age_ns", ju(now_ns > g->oldest_t0 ? now_ns - g->oldest_t0 : 0));
+	json_object_object_add(j, "pid", ju(ow->pid));
+	json_object_object_add(j, "comm", json_str_kernel(ow->comm, sizeof(ow->comm)));
+	if ((st = stack_json(h->stacks, ow->stack_id)))
+		json_object_object_add(j, "stack", st);
+	if (ow->origin_pid) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "kind", json_object_new_string("pipe"));
+		json_object_object_add(o, "ino", ju(ow->origin_holder_id));
+		json_object_object_add(o, "pid", ju(ow->origin_pid));
+		json_object_object_add(o, "comm", json_str_kernel(ow->origin_comm, sizeof(ow->origin_comm)));
+		json_object_object_add(o, "age_ns", ju(now_ns > ow->origin_t0_ns ?
+						       now_ns - ow->origin_t0_ns : 0));
+		if ((st = stack_json(h->stacks, ow->origin_stack_id)))
+			json_object_object_add(o, "stack", st);
+		json_object_object_add(j, "origin", o);
+	}
+	return j;
+}
+
+json_object *holds_leaks_json(struct holds *h, __u64 now_ns, __u64 min_age_ns)
+{
+	json_object *j = json_object_new_object(), *arr = json_object_new_array();
+	struct groups *gs = collect(h, now_ns, min_age_ns);
+
+	json_object_object_add(j, "min_age_ns", ju(min_age_ns));
+	for (size_t i = 0; gs && i < gs->n; i++)
+		json_object_array_add(arr, json_group(h, &gs->g[i], now_ns));
+	json_object_object_add(j, "holders", arr);
+	if (gs) {
+		json_object_object_add(j, "unlisted_refs", ju(gs->unlisted_refs));
+		json_object_object_add(j, "younger_refs", ju(gs->young_refs));
+	}
+	free(gs);
+	return j;
+}
+
+/* ---- exit summary ------------------------------------------------------- */
+
+void holds_report_text(struct holds *h, FILE *f, __u64 now_ns, __u64 min_age_ns)
+{
+	struct pintable_stats ps, ss;
+
+	if (!holds_any(h))
+		return;
+	pintable_get_stats(h->pipes, &ps);
+	pintable_get_stats(h->skbs, &ss);
+	fprintf(f, "Pipe holds (vmsplice references): taken %llu, tee'd %llu, released %llu, "
+		"outstanding %llu\n", (unsigned long long)h->taken, (unsigned long long)h->added,
+		(unsigned long long)h->released, (unsigned long long)ps.outstanding_refs);
+	if (h->skb_taken || h->skb_released || h->zc_done)
+		fprintf(f, "skb frag holds (sockets): taken %llu (%llu from pipes), skb copies %llu, "
+			"released %llu, outstanding %llu; zerocopy completions %llu (copied %llu)\n",
+			(unsigned long long)h->skb_taken, (unsigned long long)h->skb_from_pipe,
+			(unsigned long long)h->skb_moved, (unsigned long long)h->skb_released,
+			(unsigned long long)ss.outstanding_refs, (unsigned long long)h->zc_done,
+			(unsigned long long)h->zc_copied);
+	if (h->samples)
+		fprintf(f, "Refcount sampler: %llu passes, corrected %llu pipe and %llu skb holds "
+			"(missed releases); last pass: %llu folios, %llu agree, %llu with references "
+			"of holders not seen, %llu large not checked\n",
+			(unsigned long long)h->samples, (unsigned long long)h->sampled_pipe,
+			(unsigned long long)h->sampled_skb, (unsigned long long)h->last.folios,
+			(unsigned long long)h->last.agree, (unsigned long long)h->last.more,
+			(unsigned long long)h->last.skipped);
+	holds_leaks_text(h, f, now_ns, min_age_ns);
+}
+
+static void pipe_json(struct holds *h, json_object *summary, __u64 now_ns)
 {
 	json_object *j = json_object_new_object(), *pipes = json_object_new_array();
+	struct groups *gs = collect(h, now_ns, 0);
 	struct pintable_stats st;
-	struct groups *gs;
 
-	pintable_get_stats(h->t, &st);
-	json_object_object_add(j, "taken", json_object_new_int64((int64_t)h->taken));
-	json_object_object_add(j, "teed", json_object_new_int64((int64_t)h->added));
-	json_object_object_add(j, "released", json_object_new_int64((int64_t)h->released));
-	json_object_object_add(j, "outstanding_refs", json_object_new_int64((int64_t)st.outstanding_refs));
-	json_object_object_add(j, "unmatched_releases", json_object_new_int64((int64_t)st.preexisting_refs));
-	gs = collect(h);
+	pintable_get_stats(h->pipes, &st);
+	json_object_object_add(j, "taken", ju(h->taken));
+	json_object_object_add(j, "teed", ju(h->added));
+	json_object_object_add(j, "released", ju(h->released));
+	json_object_object_add(j, "sampled_releases", ju(h->sampled_pipe));
+	json_object_object_add(j, "outstanding_refs", ju(st.outstanding_refs));
+	json_object_object_add(j, "unmatched_releases", ju(st.preexisting_refs));
 	for (size_t i = 0; gs && i < gs->n; i++) {
-		const struct pipe_group *g = &gs->g[i];
-		json_object *p = json_object_new_object();
+		const struct group *g = &gs->g[i];
+		json_object *p;
 
-		json_object_object_add(p, "pipe", json_hex(g->pipe));
-		json_object_object_add(p, "ino", json_object_new_int64((int64_t)g->ino));
-		json_object_object_add(p, "refs", json_object_new_int64((int64_t)g->refs));
-		json_object_object_add(p, "oldest_age_ns", json_object_new_int64(
-			now_ns > g->oldest_t0 ? (int64_t)(now_ns - g->oldest_t0) : 0));
-		json_object_object_add(p, "pid", json_object_new_int64(g->owner.pid));
+		if (g->skb)
+			continue;
+		p = json_object_new_object();
+		json_object_object_add(p, "pipe", json_hex(g->holder));
+		json_object_object_add(p, "ino", ju(g->owner.holder_id));
+		json_object_object_add(p, "refs", ju(g->refs));
+		json_object_object_add(p, "oldest_age_ns", ju(now_ns > g->oldest_t0 ?
+							      now_ns - g->oldest_t0 : 0));
+		json_object_object_add(p, "pid", ju(g->owner.pid));
 		json_object_object_add(p, "comm", json_str_kernel(g->owner.comm, sizeof(g->owner.comm)));
 		json_object_array_add(pipes, p);
 	}
 	json_object_object_add(j, "pipes", pipes);
-	if (gs && gs->dropped_refs)
-		json_object_object_add(j, "pipes_not_listed_refs", json_object_new_int64((int64_t)gs->dropped_refs));
 	free(gs);
-	return j;
+	json_object_object_add(summary, "pipe_holds", j);
+}
+
+void holds_report_json(struct holds *h, json_object *summary, __u64 now_ns, __u64 min_age_ns)
+{
+	json_object *s = json_object_new_object(), *zc = json_object_new_object();
+	json_object *smp = json_object_new_object();
+	struct pintable_stats st;
+
+	pipe_json(h, summary, now_ns);
+	pintable_get_stats(h->skbs, &st);
+	json_object_object_add(s, "taken", ju(h->skb_taken));
+	json_object_object_add(s, "from_pipes", ju(h->skb_from_pipe));
+	json_object_object_add(s, "skb_copies", ju(h->skb_moved));
+	json_object_object_add(s, "released", ju(h->skb_released));
+	json_object_object_add(s, "sampled_releases", ju(h->sampled_skb));
+	json_object_object_add(s, "outstanding_refs", ju(st.outstanding_refs));
+	json_object_object_add(s, "unmatched_releases", ju(st.preexisting_refs));
+	json_object_object_add(summary, "skb_holds", s);
+	json_object_object_add(zc, "completed_sends", ju(h->zc_done));
+	json_object_object_add(zc, "copied_sends", ju(h->zc_copied));
+	json_object_object_add(summary, "zerocopy", zc);
+	json_object_object_add(smp, "passes", ju(h->samples));
+	json_object_object_add(smp, "corrected_pipe_refs", ju(h->sampled_pipe));
+	json_object_object_add(smp, "corrected_skb_refs", ju(h->sampled_skb));
+	json_object_object_add(smp, "last_folios", ju(h->last.folios));
+	json_object_object_add(smp, "last_agree", ju(h->last.agree));
+	json_object_object_add(smp, "last_more", ju(h->last.more));
+	json_object_object_add(smp, "last_corrected", ju(h->last.corrected));
+	json_object_object_add(smp, "last_large_skipped", ju(h->last.skipped));
+	json_object_object_add(summary, "refcount_sampler", smp);
+	json_object_object_add(summary, "leaks", holds_leaks_json(h, now_ns, min_age_ns));
 }

@@ -5,22 +5,42 @@
 #include <json-c/json.h>
 #include "output.h"
 #include "pintable.h"
+#include "stacks.h"
 
 /*
- * References held by pipes (vmsplice): who put each page in which pipe and
- * since when, matched to the pipe's release of it. A second pin table, keyed
- * by folio and matched by holder (the pipe), not by process.
+ * Page references held by pipes (vmsplice, tee) and by skb frags (sockets:
+ * MSG_ZEROCOPY, splice): who put each page there and since when, matched to
+ * the holder's release of it. Two pin tables keyed by folio: pipe releases
+ * are matched by holder (a page in two pipes is released by each), skb
+ * releases by folio alone (the freeing skb is often not the one that took
+ * the reference: clones, coalescing).
  */
 struct holds {
-	struct pintable *t;
-	__u64 taken, added, released;	/* vmsplice refs, tee refs, releases */
+	struct pintable *pipes, *skbs;
+	const struct stackfmt *stacks;	/* may be NULL: no stacks in reports */
+	__u64 taken, added, released;	/* pipes: vmsplice refs, tee refs, releases */
+	__u64 skb_taken, skb_moved, skb_released;
+	__u64 skb_from_pipe;		/* skb holds whose page came from a followed pipe */
+	__u64 sampled_pipe, sampled_skb; /* releases found by the refcount sampler */
+	__u64 zc_done, zc_copied;	/* MSG_ZEROCOPY completions, of which copied */
+	__u64 samples;			/* sampler passes */
+	__u64 sampled_more;		/* folios with holders not seen, last pass */
+	struct pt_sample last;		/* the last pass */
 };
 
-int holds_init(struct holds *h);
+int holds_init(struct holds *h, const struct stackfmt *stacks);
 void holds_free(struct holds *h);
-/* GRAB with PT_F_PIPE, HOLD, RELEASE events; anything else is ignored. */
+/* HOLD, RELEASE, ZC_DONE and GRAB events with PT_F_PIPE; others are ignored. */
 void holds_event(struct holds *h, struct output *o, const struct pt_event *e);
-void holds_report_text(struct holds *h, FILE *f, __u64 now_ns);
-json_object *holds_report_json(struct holds *h, __u64 now_ns);
+/* A sampler pass finished (its corrections came as RELEASE events before). */
+void holds_sampled(struct holds *h, const struct pt_sample *s);
+bool holds_any(const struct holds *h);
+
+/* Exit summary: counts, sampler, and the leak section (holds >= min_age_ns). */
+void holds_report_text(struct holds *h, FILE *f, __u64 now_ns, __u64 min_age_ns);
+void holds_report_json(struct holds *h, json_object *summary, __u64 now_ns, __u64 min_age_ns);
+/* Only the leak section (pintrace leaks). */
+void holds_leaks_text(struct holds *h, FILE *f, __u64 now_ns, __u64 min_age_ns);
+json_object *holds_leaks_json(struct holds *h, __u64 now_ns, __u64 min_age_ns);
 
 #endif

@@ -12,6 +12,7 @@ enum hook_role {
 	ROLE_API,	/* GUP entry point: attribution and call results */
 	ROLE_TASK,	/* process tree following (run mode only) */
 	ROLE_HOLD,	/* references held by pipes: optional, no pin coverage */
+	ROLE_SKB,	/* references held by skb frags (sockets): optional */
 };
 
 #define HOOK_MAX_SYMS 3

@@ -13,11 +13,15 @@
 static const char usage[] =
 "Usage: pintrace [trace] [OPTIONS]          trace pins system-wide until Ctrl-C\n"
 "       pintrace run [OPTIONS] -- CMD [ARG...]  trace CMD and its descendants\n"
+"       pintrace leaks [--min-age DUR] [--interval DUR] [OPTIONS]\n"
+"                              pipe and socket page holds older than --min-age\n"
 "       pintrace check [--dump-facts] [--facts FILE]  kernel facts and attach plan\n"
 "\n"
 "Traces page pins (FOLL_PIN) and references (FOLL_GET) taken through GUP,\n"
 "matches every unpin to its pin, and classifies holds as long-term\n"
 "(FOLL_LONGTERM), short-term, or held long (short-term held past --min-hold).\n"
+"Follows the plain page references that vmsplice() parks in pipes and that\n"
+"MSG_ZEROCOPY and splice() put in socket buffers (skb frags) until released.\n"
 "\n"
 "Options:\n"
 "  -b, --backend MODE     auto (fentry where possible, else kprobe), fentry, kprobe\n"
@@ -27,6 +31,8 @@ static const char usage[] =
 "  -n, --comm NAME        only pins taken by tasks named NAME\n"
 "  -d, --duration DUR     stop after DUR (e.g. 10s, 500ms)\n"
 "      --min-hold DUR     short-term pins held this long are 'held long' [300ms]\n"
+"      --min-age DUR      holds by pipes and sockets this old are leaks [1s]\n"
+"      --interval DUR     leaks: print the leak report every DUR [10s; 0: at exit]\n"
 "      --linger DUR       run: after CMD exits, wait up to DUR for its pins to drop [500ms]\n"
 "      --no-refs          ignore FOLL_GET references (pipe holds are still followed)\n"
 "  -q, --quiet            no event stream, only the summary\n"
@@ -39,6 +45,8 @@ static const char usage[] =
 "  -v, --verbose          more diagnostics (twice: libbpf debug log)\n"
 "  -h, --help             this help;  -V, --version  the version\n"
 "\n"
+"  sudo pintrace leaks --min-age 30s   # which pipe or socket holds pages, since when\n"
+"\n"
 "Exit codes: 0 ok (run: CMD's status), 1 runtime error or missing privileges,\n"
 "2 usage error, 4 this kernel cannot be traced (the reason is printed).\n"
 "\n"
@@ -50,7 +58,7 @@ static const char usage[] =
 
 enum {
 	OPT_MIN_HOLD = 256, OPT_LINGER, OPT_NO_REFS, OPT_RINGBUF, OPT_BTF, OPT_PARTIAL,
-	OPT_FACTS, OPT_DUMP_FACTS, OPT_READY,
+	OPT_FACTS, OPT_DUMP_FACTS, OPT_READY, OPT_MIN_AGE, OPT_INTERVAL,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +70,8 @@ static const struct option longopts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "min-hold", required_argument, NULL, OPT_MIN_HOLD },
 	{ "linger", required_argument, NULL, OPT_LINGER },
+	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "no-refs", no_argument, NULL, OPT_NO_REFS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
@@ -123,6 +133,14 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 		if (parse_duration(arg, &o->min_hold_ns))
 			return bad(err, len, "invalid --min-hold '%s' (e.g. 300ms)", arg);
 		break;
+	case OPT_MIN_AGE:
+		if (parse_duration(arg, &o->min_age_ns))
+			return bad(err, len, "invalid --min-age '%s' (e.g. 30s)", arg);
+		break;
+	case OPT_INTERVAL:
+		if (parse_duration(arg, &o->interval_ns))
+			return bad(err, len, "invalid --interval '%s' (e.g. 10s, 0 for exit only)", arg);
+		break;
 	case OPT_LINGER:
 		if (parse_duration(arg, &o->linger_ns))
 			return bad(err, len, "invalid --linger '%s' (e.g. 500ms)", arg);
@@ -169,6 +187,8 @@ int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errle
 	memset(o, 0, sizeof(*o));
 	o->min_hold_ns = 300000000ULL;
 	o->linger_ns = 500000000ULL;
+	o->min_age_ns = 1000000000ULL;
+	o->interval_ns = 10000000000ULL;
 	o->refs = true;
 	o->ringbuf_bytes = PT_RINGBUF_DEFAULT;
 	err[0] = '\0';
@@ -178,8 +198,10 @@ int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errle
 			o->cmd = CMD_RUN;
 		else if (!strcmp(argv[1], "check"))
 			o->cmd = CMD_CHECK;
+		else if (!strcmp(argv[1], "leaks"))
+			o->cmd = CMD_LEAKS;
 		else if (strcmp(argv[1], "trace"))
-			return bad(err, errlen, "unknown command '%s' (trace, run, check)", argv[1]);
+			return bad(err, errlen, "unknown command '%s' (trace, run, leaks, check)", argv[1]);
 		first = 2;
 	}
 	/*

@@ -7,7 +7,7 @@
 #include <linux/types.h>
 #include "plan.h"
 
-enum pt_cmd { CMD_TRACE, CMD_RUN, CMD_CHECK };
+enum pt_cmd { CMD_TRACE, CMD_RUN, CMD_CHECK, CMD_LEAKS };
 enum out_fmt { OUT_TEXT, OUT_JSON };
 
 struct pt_opts {
@@ -23,6 +23,8 @@ struct pt_opts {
 	const char *comm;
 	__u64 min_hold_ns;
 	__u64 duration_ns;		/* 0: until Ctrl-C (or the command exits) */
+	__u64 min_age_ns;		/* pipe/skb holds this old are reported as leaks */
+	__u64 interval_ns;		/* leaks: report every interval (0: only at exit) */
 	__u64 linger_ns;		/* run: wait this long for outstanding unpins after CMD exits */
 	bool refs;			/* report FOLL_GET references as events too */
 	bool quiet;			/* no event stream, summary only */

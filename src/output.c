@@ -45,14 +45,14 @@ static double rel_s(const struct output *o, __u64 ts)
 }
 
 /* JSON times: integer ns since tracing started (no float rounding noise) */
-static json_object *json_ts(const struct output *o, __u64 ts)
+json_object *json_ts(const struct output *o, __u64 ts)
 {
 	return json_object_new_int64(ts > o->t0_ns ? (int64_t)(ts - o->t0_ns) : 0);
 }
 
 /* Common fields of a record about one task's event. */
-static json_object *json_task_record(const struct output *o, const char *type,
-				     const struct pt_event *e)
+json_object *json_task_record(const struct output *o, const char *type,
+			      const struct pt_event *e)
 {
 	json_object *j = json_object_new_object();
 
@@ -75,8 +75,8 @@ static void text_header(struct output *o)
 		"TID", "EVENT", "API", "REFS", "FLAGS", "DETAIL");
 }
 
-static void text_line(struct output *o, const struct pt_event *e, const char *ev, const char *api,
-		      __u64 refs, const char *flags, const char *detail)
+void text_line(struct output *o, const struct pt_event *e, const char *ev, const char *api,
+	       __u64 refs, const char *flags, const char *detail)
 {
 	char comm[4 * PT_COMM_LEN + 1];
 

@@ -43,7 +43,18 @@ void out_held(struct output *o, __u64 now_ns, __u64 folio, const struct pin_owne
 	      __u64 age_ns);
 void out_warning(struct output *o, const char *what, const char *msg);
 
-/* Helpers shared with the summary renderer. */
+/* skb frag holds (output_skb.c); origin: the pipe hold the page came from */
+void out_skb_hold(struct output *o, const struct pt_event *e, const struct pin_owner *origin);
+void out_skb_release(struct output *o, const struct pt_event *e, const struct unpin_match *m);
+void out_zc_done(struct output *o, const struct pt_event *e);
+/* "127.0.0.1:5000 -> 127.0.0.1:41234" or "AF 10 :5000 -> :41234"; "" when none */
+const char *sock_format(__u64 tuple_addr, __u64 tuple_ports, char *buf, size_t len);
+
+/* Helpers shared with the summary renderer and output_skb.c. */
+json_object *json_ts(const struct output *o, __u64 ts);
+json_object *json_task_record(const struct output *o, const char *type, const struct pt_event *e);
+void text_line(struct output *o, const struct pt_event *e, const char *ev, const char *api,
+	       __u64 refs, const char *flags, const char *detail);
 json_object *json_str_kernel(const char *s, size_t len);
 json_object *json_hex(__u64 v);
 void out_json_emit(struct output *o, json_object *obj);

@@ -471,6 +471,19 @@ void pintable_foreach_outstanding(struct pintable *t,
 	}
 }
 
+const struct pin_owner *pintable_oldest(const struct pintable *t, __u64 folio, __u64 *t0_ns)
+{
+	size_t i = slot_probe(t, folio);
+	const struct pin_rec *r;
+
+	if (t->slots[i].head == NIL)
+		return NULL;
+	r = &t->recs[t->slots[i].head];
+	if (t0_ns)
+		*t0_ns = r->t0_ns;
+	return &r->owner;
+}
+
 void pintable_get_stats(const struct pintable *t, struct pintable_stats *st)
 {
 	*st = t->st;

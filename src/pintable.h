@@ -33,8 +33,20 @@ struct pin_owner {
 	__u8  hook;		/* enum pt_hook: chokepoint that took the pin */
 	__u32 pt_flags;		/* PT_F_*; PT_F_LONGTERM: declared long-term pin */
 	__u64 gup_flags;	/* raw kernel FOLL_* bits */
-	__u64 holder;		/* object holding the ref (pipe), 0 for GUP pins */
-	__u64 holder_id;	/* its user-visible id (pipe inode number) */
+	__u64 holder;		/* object holding the ref (pipe, socket), 0 for GUP pins */
+	__u64 holder_id;	/* its user-visible id (pipe or socket inode number) */
+	__u64 tuple_addr;	/* sockets: pt_event.addr and .nr_req (4-tuple) */
+	__u64 tuple_ports;
+	__s32 stack_id;		/* kernel stack of the take, < 0: none */
+	/*
+	 * Where the page came from (skb holds spliced from a pipe): the pipe
+	 * hold it had when the socket took it. origin_pid == 0: none.
+	 */
+	__s32 origin_stack_id;
+	__u32 origin_pid;
+	char  origin_comm[PT_COMM_LEN];
+	__u64 origin_holder_id;	/* the pipe's inode number */
+	__u64 origin_t0_ns;	/* when the page went into that pipe */
 };
 
 enum pin_class {
@@ -129,6 +141,12 @@ void pintable_scan_held(struct pintable *t, __u64 now_ns, pintable_held_fn cb,
 /* Every outstanding record, folio by folio (oldest record first per folio). */
 void pintable_foreach_outstanding(struct pintable *t,
 				  pintable_outstanding_fn cb, void *ctx);
+
+/*
+ * The oldest outstanding record of @folio (its start time in *t0_ns), or
+ * NULL. Valid until the table is next modified.
+ */
+const struct pin_owner *pintable_oldest(const struct pintable *t, __u64 folio, __u64 *t0_ns);
 
 void pintable_get_stats(const struct pintable *t, struct pintable_stats *st);
 

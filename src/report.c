@@ -149,7 +149,7 @@ static void report_text(struct output *o, const struct report *r)
 		if (oc.total > oc.shown)
 			fprintf(f, "  ... and %u more records\n", oc.total - oc.shown);
 	}
-	holds_report_text(r->holds, f, r->now_ns);
+	holds_report_text(r->holds, f, r->now_ns, r->min_age_ns);
 	text_hooks(f, r);
 	fprintf(f, "Loss: ring buffer drops %llu, map full %llu, recursion misses %llu, "
 		"kretprobe misses %llu, pin table full %llu, bad records %llu\n",
@@ -310,7 +310,7 @@ static void report_json(struct output *o, const struct report *r)
 	json_object_object_add(loss, "bad_records", ju(r->bad_records));
 	json_object_object_add(loss, "total", ju(report_lost(r)));
 	json_object_object_add(j, "loss", loss);
-	json_object_object_add(j, "pipe_holds", holds_report_json(r->holds, r->now_ns));
+	holds_report_json(r->holds, j, r->now_ns, r->min_age_ns);
 	json_object_object_add(j, "hooks", json_hooks(r));
 	if (r->exit_status >= 0)
 		json_object_object_add(j, "exit_status", json_object_new_int(r->exit_status));

@@ -20,6 +20,7 @@ struct report {
 	long long vm_acquired, vm_released;	/* deltas over the session */
 	bool filtered;				/* -p/-n/run: vmstat counts everyone */
 	__u64 now_ns;
+	__u64 min_age_ns;			/* holds this old are leaks */
 	__u64 elapsed_ns;
 	__u64 bad_records;			/* ring buffer records of the wrong size */
 	int exit_status;			/* run: CMD's exit status, else -1 */

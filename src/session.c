@@ -139,25 +139,59 @@ static void attach_all(struct session *s, bool with_fentry)
 }
 
 /*
- * Pipe holds are followed only when every pipe hook is attached: a hold
- * whose release cannot be seen would look like a leak.
+ * Holds of one kind are followed only when every hook of that kind this
+ * kernel has is attached: a hold whose release cannot be seen would look
+ * like a leak. Hooks absent from the kernel (the other generation's
+ * variant) do not count, but the kind needs at least one hook.
  */
-static void enable_holds(struct session *s)
+static bool role_complete(const struct session *s, enum hook_role role, bool *any)
 {
-	bool all = true, any = false;
+	bool all = true;
 
+	*any = false;
 	for (size_t i = 0; i < s->plan->n; i++) {
 		const struct hook_plan *hp = &s->plan->hooks[i];
 
-		if (hp->def->role != ROLE_HOLD)
+		if (hp->def->role != role || hp->state == PLAN_ABSENT)
 			continue;
-		any = true;
+		*any = true;
 		all &= hp->attached != PT_BACKEND_NONE;
 	}
-	s->skel->bss->track_pipes = any && all;
-	if (any && !all)
+	return *any && all;
+}
+
+static void enable_holds(struct session *s)
+{
+	bool any;
+
+	s->skel->bss->track_pipes = role_complete(s, ROLE_HOLD, &any);
+	if (any && !s->skel->bss->track_pipes)
 		fprintf(stderr, "pintrace: warning: a pipe hook is not attached: pipe holds are not "
 			"followed (see `pintrace check`)\n");
+	/* skb frags are followed from pipes too: without pipes, half the picture */
+	s->skel->bss->track_skbs = role_complete(s, ROLE_SKB, &any) && s->skel->bss->track_pipes;
+	if (any && !s->skel->bss->track_skbs)
+		fprintf(stderr, "pintrace: warning: an skb or pipe hook is not attached: skb frag "
+			"holds are not followed (see `pintrace check`)\n");
+}
+
+bool session_tracks_skbs(const struct session *s)
+{
+	return s->skel->bss->track_skbs;
+}
+
+int session_sample(struct session *s, struct pt_sample *out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	int err;
+
+	if (!s->skel->bss->track_pipes)
+		return -ENOTSUP;
+	err = bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.sample_refs), &o);
+	if (err)
+		return -errno;
+	*out = s->skel->bss->sample_res;
+	return 0;
 }
 
 static bool plan_has_fentry(const struct plan *p)
@@ -223,6 +257,11 @@ void session_stop(struct session *s)
 		}
 	pintrace_bpf__destroy(s->skel);
 	s->skel = NULL;
+}
+
+int session_stack_fd(const struct session *s)
+{
+	return bpf_map__fd(s->skel->maps.stacks);
 }
 
 int session_rb_fd(const struct session *s)

@@ -38,8 +38,16 @@ struct session {
 int session_start(struct session *s, struct plan *plan, const struct session_opts *o);
 void session_stop(struct session *s);
 int session_rb_fd(const struct session *s);
+int session_stack_fd(const struct session *s);
 int session_add_tgid(struct session *s, __u32 tgid);
 int session_counters(const struct session *s, struct hook_counters out[PT_HOOK__MAX]);
+/*
+ * Run the refcount sampler once (see bpf/sample.bpf.h): corrections arrive
+ * as RELEASE events with PT_F_SAMPLED on the ring buffer. -ENOTSUP when no
+ * holds are followed.
+ */
+int session_sample(struct session *s, struct pt_sample *out);
+bool session_tracks_skbs(const struct session *s);
 /* Attach summary: "fentry 14, kprobe 2, tp_btf 2; absent 9" */
 void session_attach_summary(const struct session *s, char *buf, size_t len);
 

@@ -13,6 +13,7 @@
 #include "child.h"
 #include "holds.h"
 #include "output.h"
+#include "ksyms.h"
 #include "pintable.h"
 #include "report.h"
 #include "session.h"
@@ -22,6 +23,8 @@
 #include "vmstat.h"
 
 #define POLL_MS 100
+/* How often the refcount sampler checks followed holds (bpf/sample.bpf.h). */
+#define SAMPLE_NS 1000000000ULL
 
 struct tracer {
 	const struct pt_opts *o;
@@ -30,6 +33,8 @@ struct tracer {
 	struct pintable *table;
 	struct summary sum;
 	struct holds holds;
+	struct stackfmt stacks;
+	__u64 last_sample, last_leaks;
 	__u64 bad_records;
 	const struct pt_event *cur;	/* event being matched, for the unpin callback */
 };
@@ -72,6 +77,7 @@ static int on_record(void *ctx, void *data, size_t len)
 			ow.hook = e->hook;
 			ow.pt_flags = e->pt_flags;
 			ow.gup_flags = e->gup_flags;
+			ow.stack_id = e->stack_id;
 			pintable_pin(t->table, e->folio, e->refs, &ow, e->ts_ns);
 		}
 		out_grab(&t->out, e);
@@ -79,6 +85,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		break;
 	case PT_EV_HOLD:
 	case PT_EV_RELEASE:
+	case PT_EV_ZC_DONE:
 		holds_event(&t->holds, &t->out, e);
 		break;
 	case PT_EV_UNPIN:
@@ -129,6 +136,43 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts
 
 #define KILL_GRACE_NS 2000000000ULL
 
+/*
+ * One refcount sampler pass, its corrections consumed, so that the tables
+ * are right before anything is reported from them.
+ */
+static void sample_holds(struct tracer *t, struct ring_buffer *rb, __u64 now)
+{
+	struct pt_sample s;
+	int err;
+
+	t->last_sample = now;
+	if (!holds_any(&t->holds))
+		return;
+	err = session_sample(&t->sess, &s);
+	if (err) {
+		if (err != -ENOTSUP && t->o->verbose)
+			fprintf(stderr, "pintrace: refcount sampler: %s\n", strerror(-err));
+		return;
+	}
+	ring_buffer__consume(rb);
+	holds_sampled(&t->holds, &s);
+}
+
+/* pintrace leaks: the leak section, every --interval. */
+static void print_leaks(struct tracer *t, __u64 now)
+{
+	t->last_leaks = now;
+	if (t->out.fmt == OUT_JSON) {
+		json_object *j = holds_leaks_json(&t->holds, now, t->o->min_age_ns);
+
+		json_object_object_add(j, "type", json_object_new_string("leaks"));
+		json_object_object_add(j, "ts_ns", json_ts(&t->out, now));
+		out_json_emit(&t->out, j);
+		return;
+	}
+	holds_leaks_text(&t->holds, t->out.f, now, t->o->min_age_ns);
+}
+
 /* Poll until stop; in run mode until the command exits and its pins drop. */
 static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c, __u64 start)
 {
@@ -147,6 +191,10 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 			break;
 		now = now_mono_ns();
 		pintable_scan_held(t->table, now, on_held, t);
+		if (now - t->last_sample >= SAMPLE_NS)
+			sample_holds(t, rb, now);
+		if (o->cmd == CMD_LEAKS && o->interval_ns && now - t->last_leaks >= o->interval_ns)
+			print_leaks(t, now);
 		fflush(t->out.f);
 		if (!c) {
 			if (stop_signal || (o->duration_ns && now - start >= o->duration_ns))
@@ -178,6 +226,7 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 			break;
 	}
 	ring_buffer__consume(rb);
+	sample_holds(t, rb, now_mono_ns());
 	return err < 0 ? err : 0;
 }
 
@@ -230,7 +279,8 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	}
 	setvbuf(f, NULL, _IOLBF, 0);
 	t.table = pintable_new(&po);
-	if (!t.table || summary_init(&t.sum) || holds_init(&t.holds)) {
+	t.stacks.map_fd = -1;
+	if (!t.table || summary_init(&t.sum) || holds_init(&t.holds, &t.stacks)) {
 		fprintf(stderr, "pintrace: out of memory\n");
 		goto out;
 	}
@@ -259,8 +309,17 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		goto out;
 	}
 	session_attach_summary(&t.sess, summary, sizeof(summary));
+	t.stacks.map_fd = session_stack_fd(&t.sess);
+	/* without usable kallsyms (kptr_restrict) stacks are printed as addresses */
+	t.stacks.ks = ksyms_load(NULL);
+	if (t.stacks.ks && !ksyms_usable(t.stacks.ks)) {
+		ksyms_free(t.stacks.ks);
+		t.stacks.ks = NULL;
+	}
 	start = now_mono_ns();
-	out_init(&t.out, f, o->fmt, !o->quiet, foll, t0);
+	t.last_sample = t.last_leaks = start;
+	/* leaks: the periodic report is the output, not the event stream */
+	out_init(&t.out, f, o->fmt, !o->quiet && o->cmd != CMD_LEAKS, foll, t0);
 	out_attach(&t.out, kf, plan, summary);
 	vmstat_read_pins(&vm0);
 	if (o->ready_path && write_ready(o->ready_path))
@@ -297,6 +356,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	r.vm_released = vm1.released - vm0.released;
 	r.filtered = so.cfg.filter_tgid || so.cfg.filter_tree || so.cfg.filter_comm;
 	r.now_ns = now_mono_ns();
+	r.min_age_ns = o->min_age_ns;
 	r.elapsed_ns = r.now_ns - start;
 	r.bad_records = t.bad_records;
 	if (cp) {
@@ -323,6 +383,7 @@ out:
 	session_stop(&t.sess);
 	summary_free(&t.sum);
 	holds_free(&t.holds);
+	ksyms_free(t.stacks.ks);
 	pintable_free(t.table);
 	/* a full disk or a closed pipe must not pass for a clean run */
 	if ((f != stdout ? fclose(f) : fflush(stdout)) || (f == stdout && ferror(stdout))) {

@@ -72,6 +72,19 @@ const char *fmt_duration(__u64 ns, char *buf, size_t len)
 	return buf;
 }
 
+const char *fmt_bytes(__u64 n, char *buf, size_t len)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, len, "%.1f KiB", n / 1024.0);
+	else if (n < 1024ULL * 1024 * 1024)
+		snprintf(buf, len, "%.1f MiB", n / (1024.0 * 1024));
+	else
+		snprintf(buf, len, "%.2f GiB", n / (1024.0 * 1024 * 1024));
+	return buf;
+}
+
 __u64 now_mono_ns(void)
 {
 	struct timespec ts;

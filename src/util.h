@@ -22,6 +22,8 @@ int parse_duration(const char *s, __u64 *ns);
 int parse_size(const char *s, size_t *bytes);
 /* Human duration: "1.50ms", "2.0s". */
 const char *fmt_duration(__u64 ns, char *buf, size_t len);
+/* "512 B", "4.0 KiB", "1.0 MiB" */
+const char *fmt_bytes(__u64 n, char *buf, size_t len);
 __u64 now_mono_ns(void);
 
 /*

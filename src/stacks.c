@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <string.h>
+#include <bpf/bpf.h>
+#include "stacks.h"
+
+int stack_frames(const struct stackfmt *sf, __s32 id, __u64 *ips)
+{
+	int n = 0;
+
+	if (!sf || sf->map_fd < 0 || id < 0)
+		return 0;
+	memset(ips, 0, PT_STACK_DEPTH * sizeof(*ips));
+	if (bpf_map_lookup_elem(sf->map_fd, &id, ips))
+		return 0;
+	while (n < PT_STACK_DEPTH && ips[n])
+		n++;
+	return n;
+}
+
+/*
+ * The first frames are pintrace's own view of the hook (the traced
+ * function itself); what matters to a reader is who called it, so every
+ * frame is shown, innermost first.
+ */
+void stack_print(const struct stackfmt *sf, __s32 id, FILE *f, const char *indent, int max)
+{
+	__u64 ips[PT_STACK_DEPTH];
+	char sym[160];
+	int n = stack_frames(sf, id, ips);
+
+	if (!n)
+		return;
+	fprintf(f, "%sstack:", indent);
+	for (int i = 0; i < n && i < max; i++)
+		fprintf(f, "%s%s", i ? " <- " : " ",
+			sf->ks ? ksyms_resolve(sf->ks, ips[i], sym, sizeof(sym)) :
+			(snprintf(sym, sizeof(sym), "0x%llx", (unsigned long long)ips[i]), sym));
+	if (n > max)
+		fprintf(f, " <- ...");
+	fputc('\n', f);
+}
+
+json_object *stack_json(const struct stackfmt *sf, __s32 id)
+{
+	__u64 ips[PT_STACK_DEPTH];
+	char sym[160];
+	int n = stack_frames(sf, id, ips);
+	json_object *a;
+
+	if (!n)
+		return NULL;
+	a = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		if (sf->ks)
+			ksyms_resolve(sf->ks, ips[i], sym, sizeof(sym));
+		else
+			snprintf(sym, sizeof(sym), "0x%llx", (unsigned long long)ips[i]);
+		json_object_array_add(a, json_object_new_string(sym));
+	}
+	return a;
+}
