@@ -71,6 +71,12 @@ static void test_debian_6_1(void **state)
 	assert_non_null(strstr(hook(&p, PT_HOOK_PIN_USER_PAGES_REMOTE)->why, "7 arguments"));
 	assert_string_equal(hook(&p, PT_HOOK_GUP_FAST_FALLBACK)->sym, "internal_get_user_pages_fast");
 	assert_int_equal(plan_coverage(&p, false, why, sizeof(why)), 0);
+	/* splice to TCP goes through do_tcp_sendpages before 6.5 */
+	assert_attach(&p, PT_HOOK_TCP_SENDPAGES, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_int_equal(hook(&p, PT_HOOK_SKB_APPEND_PAGEFRAGS)->state, PLAN_ABSENT);
+	assert_int_equal(hook(&p, PT_HOOK_SPLICE)->state, PLAN_ABSENT);
+	assert_string_equal(hook(&p, PT_HOOK_ZEROCOPY_DONE)->sym, "msg_zerocopy_callback");
+	assert_attach(&p, PT_HOOK_SKB_RELEASE_DATA, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
 
 	/* forced fentry: the 7-argument API is unavailable, coverage still complete */
 	plan_build(&kf, MODE_FENTRY, false, &p);
@@ -103,6 +109,11 @@ static void test_debian_6_12(void **state)
 	assert_attach(&p, PT_HOOK_PIN_USER_PAGES_REMOTE, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
 	assert_string_equal(hook(&p, PT_HOOK_GUP_FAST_FALLBACK)->sym, "gup_fast_fallback");
 	assert_int_equal(plan_coverage(&p, false, why, sizeof(why)), 0);
+	/* 6.5+: splice_to_socket -> skb_splice_from_iter -> skb_append_pagefrags */
+	assert_int_equal(hook(&p, PT_HOOK_TCP_SENDPAGES)->state, PLAN_ABSENT);
+	assert_attach(&p, PT_HOOK_SKB_APPEND_PAGEFRAGS, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_attach(&p, PT_HOOK_SPLICE, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_string_equal(hook(&p, PT_HOOK_ZEROCOPY_DONE)->sym, "msg_zerocopy_complete");
 }
 
 static void test_6_18(void **state)
