@@ -28,13 +28,20 @@ int fail(struct res *r, const char *step)
 	return -1;
 }
 
-void extra(struct res *r, const char *key, long long val)
+static void extra_add(struct res *r, const char *key, char kind, long long val,
+		      const char *str)
 {
 	if (r->nextra < MAX_EXTRA) {
 		r->extra[r->nextra].key = key;
+		r->extra[r->nextra].kind = kind;
+		r->extra[r->nextra].str = str;
 		r->extra[r->nextra++].val = val;
 	}
 }
+
+void extra(struct res *r, const char *key, long long val) { extra_add(r, key, 'i', val, NULL); }
+void extra_bool(struct res *r, const char *key, bool val) { extra_add(r, key, 'b', val, NULL); }
+void extra_str(struct res *r, const char *key, const char *val) { extra_add(r, key, 's', 0, val); }
 
 double now_ms(void)
 {
@@ -102,14 +109,34 @@ void pat_fill(char *p, size_t first_page, size_t n, uint64_t seed)
 		w[i] = pat_word(seed, base + i);
 }
 
-bool pat_ok(const char *p, size_t n, uint64_t seed)
+/* n pages at p hold pattern pages first_page.. */
+bool pat_ok_at(const char *p, size_t first_page, size_t n, uint64_t seed)
 {
 	const uint64_t *w = (const uint64_t *)p;
+	uint64_t base = first_page * (pg / 8);
 
 	for (size_t i = 0; i < n * (pg / 8); i++)
-		if (w[i] != pat_word(seed, i))
+		if (w[i] != pat_word(seed, base + i))
 			return false;
 	return true;
+}
+
+/* Every word at p is that of pattern seed1 or seed2 (a mix of the two). */
+bool pat_ok_either(const char *p, size_t first_page, size_t n, uint64_t seed1,
+		   uint64_t seed2)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t base = first_page * (pg / 8);
+
+	for (size_t i = 0; i < n * (pg / 8); i++)
+		if (w[i] != pat_word(seed1, base + i) && w[i] != pat_word(seed2, base + i))
+			return false;
+	return true;
+}
+
+bool pat_ok(const char *p, size_t n, uint64_t seed)
+{
+	return pat_ok_at(p, 0, n, seed);
 }
 
 /*
@@ -193,8 +220,14 @@ static void j_str(const char *k, const char *s)
 /* Fields of one result; also used for each fork-pvr child. */
 static void j_result(const struct res *r)
 {
-	for (int i = 0; i < r->nextra; i++)
-		j_int(r->extra[i].key, r->extra[i].val);
+	for (int i = 0; i < r->nextra; i++) {
+		if (r->extra[i].kind == 's')
+			j_str(r->extra[i].key, r->extra[i].str ? r->extra[i].str : "");
+		else if (r->extra[i].kind == 'b')
+			j_bool(r->extra[i].key, r->extra[i].val);
+		else
+			j_int(r->extra[i].key, r->extra[i].val);
+	}
 	j_int("ret", r->ret);
 	j_int("errno", r->err);
 	j_key("duration_ms");
@@ -225,6 +258,12 @@ int emit(const char *workload, const struct opts *o, const struct res *r)
 		j_int("ms", o->ms);
 	if (o->seen & O_CHILDREN)
 		j_int("children", o->children);
+	if (o->seen & O_NETNS)
+		j_bool("netns", true);
+	if (o->seen & O_REWRITE)
+		j_bool("rewrite", true);
+	if (o->seen & O_RCVBUF)
+		j_int("rcvbuf_arg", o->rcvbuf);
 	if (r->mode)
 		j_str("mode", r->mode);
 	j_result(r);

@@ -51,6 +51,24 @@ static const struct workload workloads[] = {
 	  MAX_PAGES, "--dev PATH --pages N [--write] [--hold-ms MS]",
 	  "one O_DIRECT pread (--write: pwrite) of N pages at offset 0.\n"
 	  "\t--hold-ms (N >= 2): GUP holds page 0 while page 1 faults for MS" },
+	{ "splice-sock", do_splice_sock, O_PAGES, O_PAGES | O_HOLD | O_NETNS | O_REWRITE |
+	  O_RCVBUF, MAX_PIPE_PAGES,
+	  "--pages N [--hold-ms MS] [--netns] [--rewrite] [--rcvbuf BYTES]",
+	  "vmsplice N pages into a pipe, splice the pipe into a TCP socket whose\n"
+	  "\treceiver (a child) reads nothing for MS: skb frags reference our pages.\n"
+	  "\tThen it reads and checks all. Loopback, or --netns: veth between two\n"
+	  "\tnew network namespaces (needs root and the veth module).\n"
+	  "\t--rewrite: overwrite our buffer after sending; pages_rewritten counts\n"
+	  "\tthe pages the receiver got from our pages rather than a copy.\n"
+	  "\t--rcvbuf: receiver's SO_RCVBUF (default: all fits); a small one\n"
+	  "\tcloses the window: the rest waits in our send queue (sndq)" },
+	{ "zerocopy", do_zerocopy, O_PAGES, O_PAGES | O_HOLD | O_NETNS | O_REWRITE | O_RCVBUF,
+	  MAX_PIPE_PAGES, "--pages N [--hold-ms MS] [--netns] [--rewrite] [--rcvbuf BYTES]",
+	  "TCP send(MSG_ZEROCOPY) of N pages in 64 KiB sends to a receiver that\n"
+	  "\treads nothing for MS, then reads all; waits <= 5 s for the completions\n"
+	  "\t(MSG_ERRQUEUE): zc_ranges, zc_all_completed, zc_copied (the kernel\n"
+	  "\tcopied: SO_EE_CODE_ZEROCOPY_COPIED). --netns, --rewrite, --rcvbuf:\n"
+	  "\tas splice-sock" },
 	{ "sleep", do_sleep, O_MS, O_MS, 0, "--ms MS", "sleep MS milliseconds" },
 };
 
@@ -69,6 +87,9 @@ static const struct option long_opts[] = {
 	{ "dev", required_argument, NULL, O_DEV },
 	{ "ms", required_argument, NULL, O_MS },
 	{ "children", required_argument, NULL, O_CHILDREN },
+	{ "netns", no_argument, NULL, O_NETNS },
+	{ "rewrite", no_argument, NULL, O_REWRITE },
+	{ "rcvbuf", required_argument, NULL, O_RCVBUF },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -81,9 +102,10 @@ static int usage(FILE *f, int rc)
 		fprintf(f, "  %s %s\n\t%s\n", workloads[i].name, workloads[i].args,
 			workloads[i].help);
 	fprintf(f, "\nBuffers: anonymous, MADV_NOHUGEPAGE, touched before use.\n"
-		"Ranges: --pages 1..%d (vmsplice: ..%d), --children 1..%d,\n"
+		"Ranges: --pages 1..%d (vmsplice, splice-sock, zerocopy: ..%d),\n"
+		"        --children 1..%d, --rcvbuf 1024..%d,\n"
 		"        --hold-ms, --keep-ms, --ms 0..%d\n",
-		MAX_PAGES, MAX_PIPE_PAGES, MAX_CHILDREN, MAX_MS);
+		MAX_PAGES, MAX_PIPE_PAGES, MAX_CHILDREN, INT_MAX / 4, MAX_MS);
 	return rc;
 }
 
@@ -153,10 +175,14 @@ static int parse_args(int argc, char **argv, struct opts *o, const struct worklo
 			o->dev = optarg;
 		else if (c == O_PIPE_PAGES)
 			ok = parse_long(c, optarg, 1, MAX_PIPE_PAGES, &o->pipe_pages);
+		else if (c == O_RCVBUF)
+			ok = parse_long(c, optarg, 1024, INT_MAX / 4, &o->rcvbuf);
 		o->write |= c == O_WRITE;
 		o->drain |= c == O_DRAIN;
 		o->tee |= c == O_TEE;
 		o->fault |= c == O_FAULT;
+		o->netns |= c == O_NETNS;
+		o->rewrite |= c == O_REWRITE;
 	}
 	if (!ok)
 		return 2;

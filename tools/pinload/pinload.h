@@ -12,7 +12,9 @@
  * and helper children see EOF on their pipe and exit when we do.
  *
  * Files: main.c command line; common.c helpers, vmstat counters and JSON;
- * uffd.c userfaultfd hold; pvr.c, uring.c, vmsplice.c, odirect.c workloads.
+ * uffd.c userfaultfd hold; pvr.c, uring.c, vmsplice.c, odirect.c workloads;
+ * net.c TCP receiver child (loopback or veth netns), rtnl.c veth setup;
+ * sock.c workloads splice-sock and zerocopy.
  *
  * Build: make build/pinload, or the gcc line in tools/pinload.md.
  *
@@ -32,22 +34,25 @@
 
 #define SEED_REMOTE	0x70696e6c6f616431ULL	/* data of the pvr target */
 #define SEED_LOCAL	0x70696e6c6f616432ULL	/* data pinload itself produces */
+#define SEED_REWRITE	0x70696e6c6f616433ULL	/* --rewrite: sent data overwritten */
 #define UFFD_CHUNK	64	/* pages per UFFDIO_COPY: few faults on big buffers */
 #define MAX_PAGES	262144	/* 1 GiB, io_uring's limit for one buffer */
 #define MAX_PIPE_PAGES	65536	/* 6.1 allocates the pipe_buffer ring with kcalloc */
 #define MAX_MS		600000
 #define MAX_CHILDREN	64
-#define MAX_EXTRA	8
+#define MAX_EXTRA	28
 
 enum { O_PAGES = 1, O_HOLD = 2, O_KEEP = 4, O_WRITE = 8, O_DRAIN = 16,
        O_CLOSE = 32, O_DEV = 64, O_MS = 128, O_CHILDREN = 256, O_TEE = 512, O_FAULT = 1024,
-       O_PIPE_PAGES = 2048 };
+       O_PIPE_PAGES = 2048, O_NETNS = 4096, O_REWRITE = 8192,
+       O_RCVBUF = 16384 };
 
 struct opts {
 	long pages, hold_ms, keep_ms, ms, children;	/* hold_ms -1: not given */
 	long pipe_pages;	/* vmsplice: pipe capacity in pages (0: all) */
+	long rcvbuf;		/* socket workloads: receiver's SO_RCVBUF (0: big) */
 	const char *dev;
-	bool write, drain, tee, fault;
+	bool write, drain, tee, fault, netns, rewrite;
 	unsigned int seen;				/* O_* given */
 };
 
@@ -63,7 +68,11 @@ struct res {
 	double ms;		/* its duration */
 	struct pinstat p0, p1;	/* vmstat before and after */
 	int nextra;
-	struct { const char *key; long long val; } extra[MAX_EXTRA];
+	struct {		/* extra JSON fields, in order */
+		const char *key, *str;	/* str: a string (must outlive emit) */
+		long long val;
+		char kind;		/* 'i' integer, 'b' boolean, 's' string */
+	} extra[MAX_EXTRA];
 	int nkids;		/* fork-pvr: results of the children */
 	const struct res *kids;
 };
@@ -93,12 +102,17 @@ struct uffd {
 struct res res_new(void);
 int fail(struct res *r, const char *step);
 void extra(struct res *r, const char *key, long long val);
+void extra_bool(struct res *r, const char *key, bool val);
+void extra_str(struct res *r, const char *key, const char *val);
 double now_ms(void);
 void sleep_ms(long ms);
 bool read_full(int fd, void *p, size_t n);
 char *map_pages(size_t n, bool touch);
 void pat_fill(char *p, size_t first_page, size_t n, uint64_t seed);
 bool pat_ok(const char *p, size_t n, uint64_t seed);
+bool pat_ok_at(const char *p, size_t first_page, size_t n, uint64_t seed);
+bool pat_ok_either(const char *p, size_t first_page, size_t n, uint64_t seed1,
+		   uint64_t seed2);
 struct pinstat pinstat_now(void);
 void call_begin(struct res *r);
 void call_end(struct res *r, long long ret);
@@ -112,11 +126,46 @@ int uffd_start(struct uffd *u, struct res *r, char *origin, char *start,
 	       size_t n, uint64_t seed, long delay_ms);
 unsigned long uffd_stop(struct uffd *u);
 
+/*
+ * net.c: a TCP connection from us (the sender) to a receiver child that
+ * reads nothing until conn_read(). --netns: sender and receiver each in a
+ * new network namespace, joined by a veth pair (see net.c).
+ */
+struct conn {
+	int fd;			/* sender socket: connected, O_NONBLOCK */
+	int to_rcv, from_rcv;	/* pipes to and from the receiver child */
+	int pid;		/* receiver child */
+	int local_port, peer_port, rcvbuf, sndbuf;
+	char peer_addr[16];
+};
+
+/* What the receiver child saw; also its error reports. */
+struct rcv_report {
+	int err, port, rcvbuf;
+	char step[24];		/* failed step, "" if none */
+	long long received;	/* bytes read */
+	long long queued;	/* bytes in its receive queue before reading */
+	long long orig, rewritten;	/* pages that match either pattern */
+	long long mixed;		/* pages with words of both */
+};
+
+int conn_open(struct conn *c, const struct opts *o, struct res *r, bool zerocopy);
+long long conn_outq(const struct conn *c);
+int conn_wait_acked(const struct conn *c, long ms);
+int conn_read(struct conn *c, struct res *r, long long count, struct rcv_report *rep);
+int conn_close(struct conn *c, struct res *r);
+
+/* rtnl.c: 0 or -errno */
+int rtnl_veth_add(const char *name, const char *peer, int peer_pid);
+int rtnl_addr_up(const char *ifname, const char *addr, int prefixlen);
+
 /* Workloads: fill *r, return 0 or -1. */
 int do_pvr(const struct opts *o, struct res *r);
 int do_fork_pvr(const struct opts *o, struct res *r);
 int do_uring(const struct opts *o, struct res *r);
 int do_vmsplice(const struct opts *o, struct res *r);
 int do_odirect(const struct opts *o, struct res *r);
+int do_splice_sock(const struct opts *o, struct res *r);
+int do_zerocopy(const struct opts *o, struct res *r);
 
 #endif /* PINLOAD_H */
