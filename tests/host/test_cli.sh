@@ -31,6 +31,15 @@ expect 2 "too long --comm is a usage error" -- "$PT" -n 0123456789abcdefXYZ
 expect 2 "ringbuf size must be a power of two" -- "$PT" --ringbuf-size 5000
 expect 2 "run without a command is a usage error" -- "$PT" run
 expect 2 "unknown subcommand is a usage error" -- "$PT" frobnicate
+contains "unknown subcommand: lists leaks among the commands" "trace, run, leaks, check"
+expect 0 "--help exits 0 (leaks)" -- "$PT" leaks --help
+contains "--help documents pintrace leaks" "pintrace leaks \[--min-age DUR\] \[--interval DUR\]"
+expect 2 "leaks: bad --min-age is a usage error" -- "$PT" leaks --min-age soon
+contains "leaks: bad --min-age is named" "invalid --min-age 'soon'"
+expect 2 "leaks: bad --interval is a usage error" -- "$PT" leaks --interval 10parsecs
+contains "leaks: bad --interval is named" "invalid --interval '10parsecs'"
+expect 2 "leaks: a stray argument is a usage error" -- "$PT" leaks stray
+expect 2 "leaks: --facts is a usage error" -- "$PT" leaks --facts /dev/null
 expect 2 "--facts outside check is a usage error" -- "$PT" --facts /dev/null
 expect 2 "unreadable facts file is a usage error" -- "$PT" check --facts /nonexistent
 
@@ -56,6 +65,9 @@ contains "unsupported: says what would help" "What would help"
 if command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
 	expect 1 "non-root: exit 1" -- setpriv --reuid=65534 --regid=65534 --clear-groups "$PT" -d 1s
 	contains "non-root: says root is needed" "needs root"
+	expect 1 "non-root: leaks exits 1" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$PT" leaks --interval 0 -d 1s
+	contains "non-root: leaks says root is needed" "needs root"
 else
 	echo "ok - non-root case skipped: needs root and setpriv # SKIP"
 fi
@@ -68,6 +80,11 @@ if [[ $(id -u) == 0 ]]; then
 		contains "this kernel: names the fentry problem" "fentry/fexit: .+"
 		contains "this kernel: names the kprobe problem" "kprobes: .+"
 		expect 4 "this kernel: check says unsupported too" -- "$PT" check
+		expect 4 "this kernel: leaks cannot attach either: exit 4" -- \
+			"$PT" leaks --min-age 1s --interval 0 -d 1s
+		contains "this kernel: leaks names the fentry problem" "fentry/fexit: .+"
+		contains "this kernel: leaks names the kprobe problem" "kprobes: .+"
+		expect 4 "this kernel: leaks -o json exits 4 too" -- "$PT" leaks -o json -d 1s
 		expect 4 "this kernel: run mode refuses before starting the command" -- \
 			"$PT" run -- touch /tmp/pintrace-should-not-exist.$$
 		if [[ -e /tmp/pintrace-should-not-exist.$$ ]]; then

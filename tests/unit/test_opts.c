@@ -35,6 +35,9 @@ static void test_defaults(void **state)
 	assert_int_equal(o.min_hold_ns, 300000000ULL);
 	assert_true(o.refs);
 	assert_int_equal(o.pid, 0);
+	/* leak report defaults apply to every command */
+	assert_int_equal(o.min_age_ns, 1000000000ULL);
+	assert_int_equal(o.interval_ns, 10000000000ULL);
 }
 
 static void test_run(void **state)
@@ -103,6 +106,69 @@ static void test_check(void **state)
 	assert_int_equal(o.mode, MODE_FENTRY);
 }
 
+static void test_leaks(void **state)
+{
+	struct pt_opts o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", NULL), 0);
+	assert_int_equal(o.cmd, CMD_LEAKS);
+	assert_int_equal(o.min_age_ns, 1000000000ULL);
+	assert_int_equal(o.interval_ns, 10000000000ULL);
+	assert_null(o.argv);
+
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--min-age", "30s", "--interval",
+			       "500ms", "-o", "json", "-p", "77", NULL), 0);
+	assert_int_equal(o.cmd, CMD_LEAKS);
+	assert_int_equal(o.min_age_ns, 30000000000ULL);
+	assert_int_equal(o.interval_ns, 500000000ULL);
+	assert_int_equal(o.fmt, OUT_JSON);
+	assert_int_equal(o.pid, 77);
+
+	/* --interval 0: report only at exit; --min-age 0: every hold */
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--interval", "0", "--min-age", "0",
+			       NULL), 0);
+	assert_int_equal(o.interval_ns, 0);
+	assert_int_equal(o.min_age_ns, 0);
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--min-age", "2m", "--interval=1h",
+			       NULL), 0);
+	assert_int_equal(o.min_age_ns, 120000000000ULL);
+	assert_int_equal(o.interval_ns, 3600000000000ULL);
+	/* the exit summary of trace/run takes --min-age too */
+	assert_int_equal(parse(&o, err, "pintrace", "run", "--min-age", "5s", "--", "ls", NULL), 0);
+	assert_int_equal(o.cmd, CMD_RUN);
+	assert_int_equal(o.min_age_ns, 5000000000ULL);
+}
+
+static void test_leaks_errors(void **state)
+{
+	struct pt_opts o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--min-age", "soon", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--min-age"));
+	assert_non_null(strstr(err, "soon"));
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--min-age", "-1s", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--min-age", "", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--interval", "10parsecs", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--interval"));
+	assert_non_null(strstr(err, "10parsecs"));
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--interval", "-5", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--interval", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--min-age", NULL), -EINVAL);
+	/* leaks takes no command */
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "stray", NULL), -EINVAL);
+	assert_non_null(strstr(err, "stray"));
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--facts", "f.txt", NULL), -EINVAL);
+	/* the unknown-command message lists every command */
+	assert_int_equal(parse(&o, err, "pintrace", "leak", NULL), -EINVAL);
+	assert_non_null(strstr(err, "'leak'"));
+	assert_non_null(strstr(err, "trace"));
+	assert_non_null(strstr(err, "run"));
+	assert_non_null(strstr(err, "leaks"));
+	assert_non_null(strstr(err, "check"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +177,8 @@ int main(void)
 		cmocka_unit_test(test_filters_and_durations),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_leaks),
+		cmocka_unit_test(test_leaks_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
