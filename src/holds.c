@@ -81,34 +81,35 @@ static void on_skb_release(const struct unpin_match *m, void *ctx)
  */
 static void skb_hold(struct holds *h, struct output *o, const struct pt_event *e)
 {
-	const struct pin_owner *src;
+	__u64 t0p = 0, t0s = 0;
+	const struct pin_owner *pipe = pintable_oldest(h->pipes, e->folio, &t0p);
+	const struct pin_owner *skb = pintable_oldest(h->skbs, e->folio, &t0s);
+	bool moved = e->pt_flags & PT_F_MOVED;
 	struct pin_owner ow;
-	__u64 t0 = 0;
 
 	owner_of(e, &ow);
-	if ((src = pintable_oldest(h->pipes, e->folio, &t0))) {
-		ow.origin_pid = src->pid;
-		memcpy(ow.origin_comm, src->comm, sizeof(ow.origin_comm));
-		ow.origin_holder_id = src->holder_id;
-		ow.origin_stack_id = src->stack_id;
-		ow.origin_t0_ns = t0;
+	if (pipe && !moved) {
+		ow.origin_pid = pipe->pid;
+		memcpy(ow.origin_comm, pipe->comm, sizeof(ow.origin_comm));
+		ow.origin_holder_id = pipe->holder_id;
+		ow.origin_stack_id = pipe->stack_id;
+		ow.origin_t0_ns = t0p;
 		h->skb_from_pipe += e->refs;
-	} else if ((src = pintable_oldest(h->skbs, e->folio, &t0)) && src->origin_pid) {
-		ow.origin_pid = src->origin_pid;
-		memcpy(ow.origin_comm, src->origin_comm, sizeof(ow.origin_comm));
-		ow.origin_holder_id = src->origin_holder_id;
-		ow.origin_stack_id = src->origin_stack_id;
-		ow.origin_t0_ns = src->origin_t0_ns;
+	} else if (skb && skb->origin_pid) {
+		ow.origin_pid = skb->origin_pid;
+		memcpy(ow.origin_comm, skb->origin_comm, sizeof(ow.origin_comm));
+		ow.origin_holder_id = skb->origin_holder_id;
+		ow.origin_stack_id = skb->origin_stack_id;
+		ow.origin_t0_ns = skb->origin_t0_ns;
 	}
 	/* an skb copy inherits who sent the page, not the softirq that copied it */
-	if ((e->pt_flags & PT_F_MOVED) && src && src->holder && !ow.origin_pid) {
-		ow.pid = src->pid;
-		memcpy(ow.comm, src->comm, sizeof(ow.comm));
-		ow.stack_id = src->stack_id;
+	if (moved && skb) {
+		ow.pid = skb->pid;
+		ow.tid = skb->tid;
+		memcpy(ow.comm, skb->comm, sizeof(ow.comm));
+		ow.stack_id = skb->stack_id;
 	}
-	out_skb_hold(o, e, ow.origin_pid ? &(struct pin_owner){
-		.pid = ow.origin_pid, .holder_id = ow.origin_holder_id,
-		.comm = { 0 } } : NULL);
+	out_skb_hold(o, e, &ow);
 	pintable_pin(h->skbs, e->folio, e->refs, &ow, e->ts_ns);
 	if (e->pt_flags & PT_F_MOVED)
 		h->skb_moved += e->refs;
@@ -144,7 +145,8 @@ void holds_event(struct holds *h, struct output *o, const struct pt_event *e)
 			h->skb_released += e->refs;
 			if (e->pt_flags & PT_F_SAMPLED)
 				h->sampled_skb += e->refs;
-			pintable_unpin(h->skbs, e->folio, e->refs, 0, e->ts_ns, on_skb_release, &c);
+			/* no key matches (not even pid 0): the oldest hold goes first */
+			pintable_unpin(h->skbs, e->folio, e->refs, ~0ULL, e->ts_ns, on_skb_release, &c);
 			break;
 		}
 		h->released += e->refs;

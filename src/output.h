@@ -43,11 +43,11 @@ void out_held(struct output *o, __u64 now_ns, __u64 folio, const struct pin_owne
 	      __u64 age_ns);
 void out_warning(struct output *o, const char *what, const char *msg);
 
-/* skb frag holds (output_skb.c); origin: the pipe hold the page came from */
-void out_skb_hold(struct output *o, const struct pt_event *e, const struct pin_owner *origin);
+/* skb frag holds (output_skb.c); ow: the hold as recorded, with its origin */
+void out_skb_hold(struct output *o, const struct pt_event *e, const struct pin_owner *ow);
 void out_skb_release(struct output *o, const struct pt_event *e, const struct unpin_match *m);
 void out_zc_done(struct output *o, const struct pt_event *e);
-/* "127.0.0.1:5000 -> 127.0.0.1:41234" or "AF 10 :5000 -> :41234"; "" when none */
+/* "127.0.0.1:5000 -> 127.0.0.1:41234" or "family 10 :5000 -> :41234"; "" when none */
 const char *sock_format(__u64 tuple_addr, __u64 tuple_ports, char *buf, size_t len);
 
 /* Helpers shared with the summary renderer and output_skb.c. */

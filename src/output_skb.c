@@ -47,8 +47,10 @@ static json_object *json_sock(__u64 sk, __u64 ino, __u64 tuple_addr, __u64 tuple
 	return j;
 }
 
-void out_skb_hold(struct output *o, const struct pt_event *e, const struct pin_owner *origin)
+void out_skb_hold(struct output *o, const struct pt_event *e, const struct pin_owner *ow)
 {
+	bool origin = ow->origin_pid != 0;
+
 	char detail[224], sock[96], from[96] = "", comm[4 * PT_COMM_LEN + 1];
 	const char *how = e->pt_flags & PT_F_ZEROCOPY ? "zerocopy" :
 			  e->pt_flags & PT_F_MOVED ? "skb-copy" : "splice";
@@ -58,9 +60,9 @@ void out_skb_hold(struct output *o, const struct pt_event *e, const struct pin_o
 	if (o->fmt == OUT_TEXT) {
 		if (origin)
 			snprintf(from, sizeof(from), " from pipe ino %llu (vmspliced by %s/%u)",
-				 (unsigned long long)origin->holder_id,
-				 sanitize_text(origin->comm, sizeof(origin->comm), comm, sizeof(comm)),
-				 origin->pid);
+				 (unsigned long long)ow->origin_holder_id,
+				 sanitize_text(ow->origin_comm, sizeof(ow->origin_comm), comm, sizeof(comm)),
+				 ow->origin_pid);
 		snprintf(detail, sizeof(detail), "folio=0x%llx -> socket ino %llu %s%s",
 			 (unsigned long long)e->folio, (unsigned long long)e->holder_id,
 			 sock_format(e->addr, e->nr_req, sock, sizeof(sock)), from);
@@ -76,9 +78,10 @@ void out_skb_hold(struct output *o, const struct pt_event *e, const struct pin_o
 	if (origin) {
 		json_object *p = json_object_new_object();
 
-		json_object_object_add(p, "pipe_ino", json_object_new_int64((int64_t)origin->holder_id));
-		json_object_object_add(p, "pid", json_object_new_int64(origin->pid));
-		json_object_object_add(p, "comm", json_str_kernel(origin->comm, sizeof(origin->comm)));
+		json_object_object_add(p, "kind", json_object_new_string("pipe"));
+		json_object_object_add(p, "ino", json_object_new_int64((int64_t)ow->origin_holder_id));
+		json_object_object_add(p, "pid", json_object_new_int64(ow->origin_pid));
+		json_object_object_add(p, "comm", json_str_kernel(ow->origin_comm, sizeof(ow->origin_comm)));
 		json_object_object_add(j, "origin", p);
 	}
 	out_json_emit(o, j);

@@ -35,6 +35,7 @@ struct tracer {
 	struct holds holds;
 	struct stackfmt stacks;
 	__u64 last_sample, last_leaks;
+	bool ksyms_tried;
 	__u64 bad_records;
 	const struct pt_event *cur;	/* event being matched, for the unpin callback */
 };
@@ -158,10 +159,28 @@ static void sample_holds(struct tracer *t, struct ring_buffer *rb, __u64 now)
 	holds_sampled(&t->holds, &s);
 }
 
+/*
+ * kallsyms is read when a report first needs a stack, not at start: it
+ * costs tens of ms (seconds under emulation) that attach latency need not
+ * pay. Without usable addresses (kptr_restrict) stacks print as hex.
+ */
+static void stacks_ready(struct tracer *t)
+{
+	if (t->ksyms_tried)
+		return;
+	t->ksyms_tried = true;
+	t->stacks.ks = ksyms_load(NULL);
+	if (t->stacks.ks && !ksyms_usable(t->stacks.ks)) {
+		ksyms_free(t->stacks.ks);
+		t->stacks.ks = NULL;
+	}
+}
+
 /* pintrace leaks: the leak section, every --interval. */
 static void print_leaks(struct tracer *t, __u64 now)
 {
 	t->last_leaks = now;
+	stacks_ready(t);
 	if (t->out.fmt == OUT_JSON) {
 		json_object *j = holds_leaks_json(&t->holds, now, t->o->min_age_ns);
 
@@ -310,12 +329,6 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	}
 	session_attach_summary(&t.sess, summary, sizeof(summary));
 	t.stacks.map_fd = session_stack_fd(&t.sess);
-	/* without usable kallsyms (kptr_restrict) stacks are printed as addresses */
-	t.stacks.ks = ksyms_load(NULL);
-	if (t.stacks.ks && !ksyms_usable(t.stacks.ks)) {
-		ksyms_free(t.stacks.ks);
-		t.stacks.ks = NULL;
-	}
 	start = now_mono_ns();
 	t.last_sample = t.last_leaks = start;
 	/* leaks: the periodic report is the output, not the event stream */
@@ -367,6 +380,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		}
 		r.exit_status = child_exit_code(cp);
 	}
+	stacks_ready(&t);
 	report_print(&t.out, &r);
 	ret = err ? EXIT_RUNTIME : cp ? r.exit_status : EXIT_OK;
 out:

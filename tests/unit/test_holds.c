@@ -22,17 +22,6 @@
 
 #define SEC 1000000000ULL
 
-/*
- * A real bug in src/ (described where this is used): the test stops here.
- * It should be cmocka's skip(), but cmocka 1.1.5 writes a skip in TAP as
- * "not ok N # SKIP", which tests/run.sh counts as a failure; until run.sh
- * counts "# SKIP" lines as skips, the test prints a "# KNOWN BUG" line and
- * ends as passed. Once it does, make this skip().
- */
-#define KNOWN_BUG(what) do {						\
-		print_message("# KNOWN BUG, skipped: %s\n", what);		\
-		return;							\
-	} while (0)
 
 #define F1 0xffffea0000100000ULL
 #define F2 0xffffea0000100040ULL
@@ -505,17 +494,8 @@ static void test_splice_stream_origin(void **state)
 	o = get(r, "origin");
 	assert_int_equal(origin_ino(o), 7001);
 	assert_int_equal(geti(o, "pid"), 10);
-	/*
-	 * BUG (src/holds.c, skb_hold(), lines 109-111 at 3cbdb23): it handed
-	 * out_skb_hold() a compound-literal origin with .comm = { 0 } instead
-	 * of ow.origin_comm, so the stream said "vmspliced by /10" and JSON
-	 * "comm": "". Being fixed (out_skb_hold() takes the hold itself);
-	 * until that is in, this ends as KNOWN_BUG.
-	 */
-	if (strcmp(gets(o, "comm"), "writer")) {
-		json_object_put(h);
-		KNOWN_BUG("skb_hold(): skb_hold stream record has an empty origin comm");
-	}
+	/* the stream names who vmspliced the page, not just the pid */
+	assert_string_equal(gets(o, "comm"), "writer");
 	json_object_put(h);
 }
 
@@ -627,7 +607,6 @@ static void test_moved_spliced_inherits_sender(void **state)
 {
 	struct fx *x = *state;
 	json_object *l, *g;
-	bool bug;
 
 	vmsplice(x, 10, "writer", F1, 1, 1 * SEC, PIPE_A, 7001);
 	skb_hold(x, 0, 20, "sender", F1, 2 * SEC, SOCK_S, 9001);
@@ -637,19 +616,10 @@ static void test_moved_spliced_inherits_sender(void **state)
 	g = group(l, "socket", 9002);
 	assert_non_null(g);
 	assert_int_equal(geti(get(g, "origin"), "ino"), 7001);
-	/*
-	 * BUG (src/holds.c, skb_hold(), line 104): the sender is inherited
-	 * only when !ow.origin_pid, so a copy of a spliced page keeps the
-	 * copying softirq's pid/comm ("sent by swapper/1/0"). A knock-on
-	 * effect: skb releases (holds_event()) pass unpin_key 0, which the
-	 * pid-keyed skb table takes as "pid 0's holds first", so the younger
-	 * pid-0 copy is consumed before the original (checked below).
-	 * Skipped (KNOWN_BUG) until fixed.
-	 */
-	bug = geti(g, "pid") != 20 || strcmp(gets(g, "comm"), "sender");
+	/* a copy keeps the sender, not the softirq that copied it */
+	assert_int_equal(geti(g, "pid"), 20);
+	assert_string_equal(gets(g, "comm"), "sender");
 	json_object_put(l);
-	if (bug)
-		KNOWN_BUG("skb_hold(): skb copy of a spliced page names the copying task as sender");
 	skb_release(x, 0, F1, 5 * SEC);
 	l = holds_leaks_json(&x->h, 10 * SEC, SEC);
 	assert_null(group(l, "socket", 9001));
@@ -666,26 +636,15 @@ static void test_skb_release_oldest_first(void **state)
 {
 	struct fx *x = *state;
 	json_object *l;
-	bool bug;
 
 	skb_hold(x, PT_F_ZEROCOPY, 30, "zcsend", F2, 1 * SEC, 0, 0);
 	skb_hold(x, PT_F_MOVED, 0, "swapper/1", F2, 2 * SEC, SOCK_R, 9002);
 	skb_release(x, 0, F2, 3 * SEC);	/* in softirq: pid 0 */
 	l = holds_leaks_json(&x->h, 10 * SEC, SEC);
 	assert_int_equal(nholders(l), 1);
-	/*
-	 * BUG (src/holds.c, holds_event(), the PT_F_SKB release, line 147 at
-	 * 3cbdb23): pintable_unpin(h->skbs, ..., 0, ...) passes
-	 * unpin_key 0, and the skb table is keyed by pid (match_holder is
-	 * false), so holds of pid 0 are consumed first: the younger copy goes
-	 * and the older zerocopy hold stays. A key no pid can have (~0ULL)
-	 * gives the documented oldest-first order. Skipped (KNOWN_BUG) until
-	 * fixed.
-	 */
-	bug = group(l, "socket", 9002) == NULL;
+	/* the older zerocopy hold went, the younger copy stays */
+	assert_non_null(group(l, "socket", 9002));
 	json_object_put(l);
-	if (bug)
-		KNOWN_BUG("holds_event(): skb releases consume pid 0's holds first (unpin_key 0)");
 }
 
 /*
@@ -704,14 +663,7 @@ static void test_from_pipes_within_taken(void **state)
 	skb_hold(x, PT_F_MOVED, 777, "ksoftirqd/3", F1, 5 * SEC, SOCK_R, 9002);
 	assert_int_equal(x->h.skb_taken, 1);
 	assert_int_equal(x->h.skb_moved, 1);
-	/*
-	 * BUG (src/holds.c, skb_hold(), line 95): skb_from_pipe += e->refs
-	 * also for PT_F_MOVED copies when a pipe still holds the page, while
-	 * skb_taken excludes them: the report says "taken 1 (2 from pipes)".
-	 * Skipped (KNOWN_BUG) until fixed.
-	 */
-	if (x->h.skb_from_pipe != 1)
-		KNOWN_BUG("skb_hold(): skb copies counted in from_pipes but not in taken");
+	assert_int_equal(x->h.skb_from_pipe, 1);
 }
 
 static void test_sampled_releases(void **state)

@@ -13,6 +13,8 @@ import os
 import re
 import sys
 
+import check_holds
+
 PASSED = []
 FAILED = []
 
@@ -70,6 +72,12 @@ def expectations(name, odirect):
         "odirect": dict(pins=32, cls="short") if odirect == "pins" else dict(pins=0, refs=32),
         "held": dict(pins=16, held=True, api="pin_user_pages_remote"),
         "fork": dict(pins=48, cls="short", procs=3),
+        # skb frag holds: no pins; details in check_holds.py
+        "splice-sock": dict(pins=0, refs=64),
+        "sock-leak": dict(pins=0, refs=32),
+        "zerocopy": dict(pins=0, refs=64),
+        "zerocopy-veth": dict(pins=0, refs=64),
+        "zerocopy-queued": dict(pins=0, refs=256),
     }[name]
 
 
@@ -122,6 +130,10 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
             check(len(pipes) == 1 and pipes[0]["refs"] == left and pipes[0]["comm"] == "pinload"
                   and pipes[0]["ino"] > 0 and pipes[0]["oldest_age_ns"] > 1e9,
                   f"{tag}: the leaking pipe is named with its vmsplicer and age ({pipes})")
+    if name in check_holds.skb_cases():
+        check_holds.check_skb_case(check, outdir, b, name, recs)
+    if name == "pipe-leak":
+        check_holds.check_pipe_leak_sampler(check, b, summary)
     if exp.get("cls") == "short":
         check(pins["short"] == exp["pins"], f"{tag}: all {exp['pins']} pins short-term ({pins['short']})")
     if exp.get("cls") == "longterm":
@@ -240,7 +252,8 @@ def main():
         check(False, f"guest produced cases.txt: {e}")
     for b in a.backends.split():
         for name in ("pvr", "pvr-write", "uring", "uring-fault", "vmsplice", "odirect", "held", "fork",
-                     "vmsplice-close", "pipe-leak", "vmsplice-tee", "tee-leak", "vmsplice-full"):
+                     "vmsplice-close", "pipe-leak", "vmsplice-tee", "tee-leak", "vmsplice-full") + \
+                check_holds.skb_cases():
             if (b, name) not in cases:
                 check(False, f"[{b}] {name}: case ran in the guest")
                 continue
@@ -249,6 +262,7 @@ def main():
     check_filter(a.outdir, "filter-pid", 8)
     check_filter(a.outdir, "filter-comm", 8)
     check_lifecycle(a.outdir)
+    check_holds.check_leaks_cmd(check, a.outdir, load_ndjson)
     check_system(a.outdir)
     print(f"{len(PASSED)} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0

@@ -15,6 +15,17 @@ vm() {	# fold per-CPU deltas, then print "acquired released"
 	awk '/^nr_foll_pin_acquired /{a=$2} /^nr_foll_pin_released /{r=$2} END{print a, r}' /proc/vmstat
 }
 
+wait_ready() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+# Freed skbs of a reader on another CPU wait in that CPU's defer list until
+# its next network softirq (net.core.skb_defer_max): their pages really stay
+# referenced until then. Free them at once so that "nothing is held after
+# the receiver read and closed" is decided by the workload, not by chance.
+echo 0 > /proc/sys/net/core/skb_defer_max
+
 # backend, case name, then the command to trace
 run_case() {
 	b=$1; name=$2; shift 2
@@ -43,17 +54,36 @@ for b in $BACKENDS; do
 	wait
 	run_case "$b" tee-leak sh -c 'pinload vmsplice --pages 16 --tee --hold-ms 4000 > /dev/null & sleep 2'
 	wait
+	# skb frag holds: pipe pages spliced into TCP (loopback), MSG_ZEROCOPY
+	# over loopback and over veth between two namespaces, and zerocopy
+	# frags left waiting in the sender's queue (small receive buffer)
+	run_case "$b" splice-sock pinload splice-sock --pages 64 --hold-ms 1500
+	run_case "$b" zerocopy pinload zerocopy --pages 64 --hold-ms 500
+	run_case "$b" zerocopy-veth pinload zerocopy --pages 64 --netns --hold-ms 500
+	run_case "$b" zerocopy-queued pinload zerocopy --pages 256 --rcvbuf 65536 --hold-ms 1500
+	# a socket that outlives the traced command keeps the spliced pages
+	run_case "$b" sock-leak sh -c 'pinload splice-sock --pages 32 --hold-ms 4000 > /dev/null & sleep 2'
+	wait
 done
 
-wait_ready() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-}
+# pintrace leaks: periodic reports of holds older than --min-age
+rm -f /tmp/ready
+pintrace leaks --min-age 1s --interval 1s -d 5s -o json -O $OUT/leaks.ndjson --ready-file /tmp/ready \
+	2> $OUT/leaks.stderr &
+tracer=$!
+wait_ready /tmp/ready
+pinload splice-sock --pages 16 --hold-ms 3000 > $OUT/leaks.pinload &
+pinload vmsplice --pages 8 --hold-ms 3000 > /dev/null &
+wait $tracer
+echo $? > $OUT/leaks.rc
+wait
+
 
 # Filters: pins of other processes running at the same time must not count.
 cp /bin/pinload /bin/otherload
 rm -f /tmp/ready
-(sleep 3; exec pinload pvr --pages 8 > /dev/null) &
+# the target starts once the tracer is live (attach takes seconds under TCG)
+(wait_ready /tmp/ready; exec pinload pvr --pages 8 > /dev/null) &
 target=$!
 before=$(vm)
 pintrace -p $target -d 8s -o json -O $OUT/filter-pid.ndjson --ready-file /tmp/ready \

@@ -18,7 +18,7 @@ out="$OUTPUT/vm-$k"
 rm -rf "$out"
 tools/vm/run.sh --kernel "$k" --script tests/vm/guest-pins.sh --out "$out" --quiet \
 	--add "$OUTPUT/static/pintrace:/bin/pintrace" --add "$OUTPUT/pinload:/bin/pinload" \
-	--modules brd --modparam brd="rd_nr=1 rd_size=65536" --timeout 900 >&2 || {
+	--modules "brd veth" --modparam brd="rd_nr=1 rd_size=65536" --timeout 900 >&2 || {
 	echo "not ok - Debian $k: VM run failed (see $out/console.log)"
 	exit 1
 }
