@@ -78,6 +78,7 @@ def expectations(name, odirect):
         "zerocopy": dict(pins=0, refs=64),
         "zerocopy-veth": dict(pins=0, refs=64),
         "zerocopy-queued": dict(pins=0, refs=256),
+        "zerocopy-fault": dict(pins=0, refs=48),
     }[name]
 
 

@@ -61,6 +61,8 @@ for b in $BACKENDS; do
 	run_case "$b" zerocopy pinload zerocopy --pages 64 --hold-ms 500
 	run_case "$b" zerocopy-veth pinload zerocopy --pages 64 --netns --hold-ms 500
 	run_case "$b" zerocopy-queued pinload zerocopy --pages 256 --rcvbuf 65536 --hold-ms 1500
+	# a send that fails on a PROT_NONE page: its frags are trimmed unhooked
+	run_case "$b" zerocopy-fault pinload zerocopy --pages 64 --fault --hold-ms 1500
 	# a socket that outlives the traced command keeps the spliced pages
 	run_case "$b" sock-leak sh -c 'pinload splice-sock --pages 32 --hold-ms 4000 > /dev/null & sleep 2'
 	wait

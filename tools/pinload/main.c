@@ -62,13 +62,16 @@ static const struct workload workloads[] = {
 	  "\tthe pages the receiver got from our pages rather than a copy.\n"
 	  "\t--rcvbuf: receiver's SO_RCVBUF (default: all fits); a small one\n"
 	  "\tcloses the window: the rest waits in our send queue (sndq)" },
-	{ "zerocopy", do_zerocopy, O_PAGES, O_PAGES | O_HOLD | O_NETNS | O_REWRITE | O_RCVBUF,
-	  MAX_PIPE_PAGES, "--pages N [--hold-ms MS] [--netns] [--rewrite] [--rcvbuf BYTES]",
+	{ "zerocopy", do_zerocopy, O_PAGES, O_PAGES | O_HOLD | O_NETNS | O_REWRITE | O_RCVBUF |
+	  O_FAULT, MAX_PIPE_PAGES,
+	  "--pages N [--hold-ms MS] [--netns] [--rewrite] [--rcvbuf BYTES] [--fault]",
 	  "TCP send(MSG_ZEROCOPY) of N pages in 64 KiB sends to a receiver that\n"
 	  "\treads nothing for MS, then reads all; waits <= 5 s for the completions\n"
 	  "\t(MSG_ERRQUEUE): zc_ranges, zc_all_completed, zc_copied (the kernel\n"
 	  "\tcopied: SO_EE_CODE_ZEROCOPY_COPIED). --netns, --rewrite, --rcvbuf:\n"
-	  "\tas splice-sock" },
+	  "\tas splice-sock. --fault: the last page is PROT_NONE, the send that\n"
+	  "\treaches it fails with EFAULT after frags were added (the kernel trims\n"
+	  "\tthem again without a hook: pintrace's refcount sampler must notice)" },
 	{ "sleep", do_sleep, O_MS, O_MS, 0, "--ms MS", "sleep MS milliseconds" },
 };
 

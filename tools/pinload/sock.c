@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <linux/errqueue.h>
@@ -236,6 +237,13 @@ int do_zerocopy(const struct opts *o, struct res *r)
 	if (!buf)
 		return fail(r, "mmap");
 	pat_fill(buf, 0, o->pages, SEED_LOCAL);
+	/*
+	 * --fault: GUP stops at the PROT_NONE page, so the skb gets the frags
+	 * of the pages before it, then skb_zerocopy_iter_stream() trims them
+	 * off again (___pskb_trim) and the send fails with EFAULT.
+	 */
+	if (o->fault && mprotect(buf + (o->pages - 1) * pg, pg, PROT_NONE))
+		return fail(r, "mprotect");
 	/* The call under test: every send() > 0 is one completion id (0, 1, ...). */
 	call_begin(r);
 	while (sent < (long long)len) {
@@ -261,6 +269,14 @@ int do_zerocopy(const struct opts *o, struct res *r)
 	call_end(r, sent);
 	extra(r, "sent", sent);
 	extra(r, "sends", sends);
+	if (o->fault) {
+		bool efault = sent < (long long)len && n < 0 && r->err == EFAULT;
+
+		extra_bool(r, "efault", efault);
+		if (!efault)
+			fprintf(stderr, "pinload: zerocopy --fault: expected EFAULT, sent %lld\n", sent);
+		len = sent;	/* the rest is expected not to go */
+	}
 	if (sent < (long long)len)
 		fprintf(stderr, "pinload: zerocopy: SHORT: %lld of %zu bytes sent (%s)\n",
 			sent, len, n < 0 ? strerror(r->err) : "socket closed");
