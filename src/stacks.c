@@ -1,11 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdbool.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "stacks.h"
 
+/* Frames of pintrace itself: the BPF program and the fentry trampoline. */
+static bool own_frame(const struct stackfmt *sf, __u64 ip)
+{
+	char sym[KSYMS_BUF_LEN];
+	size_t n;
+
+	if (!sf->ks)
+		return false;
+	ksyms_resolve(sf->ks, ip, sym, sizeof(sym));
+	n = strlen(sym);
+	return n > 6 && !strcmp(sym + n - 6, " [bpf]");
+}
+
 int stack_frames(const struct stackfmt *sf, __s32 id, __u64 *ips)
 {
-	int n = 0;
+	int n = 0, skip = 0;
 
 	if (!sf || sf->map_fd < 0 || id < 0)
 		return 0;
@@ -14,7 +28,14 @@ int stack_frames(const struct stackfmt *sf, __s32 id, __u64 *ips)
 		return 0;
 	while (n < PT_STACK_DEPTH && ips[n])
 		n++;
-	return n;
+	/*
+	 * With fentry the stack starts in our program and its trampoline (and
+	 * nested trampolines further down): not the caller a reader wants.
+	 */
+	for (int i = 0; i < n; i++)
+		if (!own_frame(sf, ips[i]))
+			ips[skip++] = ips[i];
+	return skip;
 }
 
 /*
