@@ -64,8 +64,9 @@ static __always_inline void sample_drop(void *map, __u64 folio, __s64 n, __u32 f
 /*
  * A page not on an LRU list while mapped or cached sits in a per-CPU
  * folio batch waiting to be added (or is isolated for migration): the
- * kernel holds one transient reference on it. Such a reference may explain
- * an apparent surplus, but never justifies a correction.
+ * kernel holds one transient reference on it, which is nobody's hold. Not
+ * discounting it would let a page freshly faulted in (still in the batch)
+ * hide a missed release until the batch drains.
  */
 static __always_inline bool page_off_lru(__u64 page)
 {
@@ -90,8 +91,11 @@ static __always_inline void sample_folio(__u64 folio, __s64 skb, __s64 pipe)
 	if (v)
 		pins = *v;
 	ext = page_external_refs(folio);
+	/* the LRU batch's or isolation's transient reference is nobody's hold */
+	if (page_off_lru(folio) && ext > 0)
+		ext--;
 	expected = skb + pipe + pins * PT_GUP_PIN_BIAS;
-	if (ext == expected || (ext == expected + 1 && page_off_lru(folio))) {
+	if (ext == expected) {
 		sample_res.agree++;
 		return;
 	}
