@@ -70,4 +70,58 @@ static __always_inline bool is_zero_page(__u64 head)
 	       (1ULL << bpf_core_enum_value(enum pageflags, PG_reserved));
 }
 
+/*
+ * Where a page lives, as the loader calibrated it at start-up (src/place.c):
+ * the base of the struct page array (vmemmap) and the position of the zone
+ * bits in page->flags. Written by the loader after load, before attach.
+ */
+__u64 place_vmemmap = 0;
+__u8 place_zone_shift = 0;
+__u8 place_zone_mask = 0;
+bool place_pfn_known = false;
+bool place_zone_known = false;
+
+static __always_inline void event_place(struct pt_event *e)
+{
+	if (place_pfn_known && e->folio >= place_vmemmap)
+		e->pfn = (e->folio - place_vmemmap) / bpf_core_type_size(struct page);
+	if (place_zone_known)
+		e->zone = (page_flags_raw(e->folio) >> place_zone_shift) & place_zone_mask;
+}
+
+struct pt_calib calib = {};
+
+/*
+ * Calibration, run once by the loader with BPF_PROG_TEST_RUN: the struct
+ * page of calib.pfn, a page of the loader's own whose frame number it read
+ * from /proc/self/pagemap. Its mapping (anonymous) proves the base right,
+ * and its flags word, with the zone /proc/zoneinfo gives for that frame,
+ * locates the zone bits.
+ */
+SEC("raw_tp")
+int calibrate(void *ctx)
+{
+	struct page *pg;
+	__u64 base = 0;
+
+	calib.page_size = bpf_core_type_size(struct page);
+	calib.err = 0;
+	if (!&vmemmap_base) {
+		calib.vmemmap_base = 0;
+		return 0;
+	}
+	calib.err = bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
+	if (calib.err)
+		return 0;
+	calib.vmemmap_base = base;
+	calib.page = base + calib.pfn * calib.page_size;
+	calib.err = bpf_probe_read_kernel(&calib.flags, sizeof(calib.flags), (void *)calib.page);
+	if (calib.err)
+		return 0;
+	pg = (struct page *)calib.page;	/* BPF_CORE_READ takes no field of ours */
+	calib.mapping = (__u64)BPF_CORE_READ(pg, mapping);
+	calib.refcount = BPF_CORE_READ(pg, _refcount.counter);
+	return 0;
+}
+
 #endif /* PT_CORE_BPF_H */

@@ -324,6 +324,55 @@ static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h,
 }
 
 /*
+ * __gup_longterm_locked(mm, start, nr_pages, pages, vmas|locked, gup_flags):
+ * every slow GUP passes here; with FOLL_LONGTERM it migrates the pages off
+ * ZONE_MOVABLE/CMA first, and a negative result is a failed long-term pin
+ * (-ENOMEM: migration failed, -EBUSY: device-coherent). It is usually
+ * nested in the API the caller used, so it keeps its own arguments.
+ */
+struct lt_args {
+	__u64 addr;
+	__u64 nr;
+	__u64 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, struct lt_args);
+} lt_ctxs SEC(".maps");
+
+static __always_inline int longterm_entry(enum pt_hook hk, __u8 be, struct hargs *h)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_args a = { .addr = h->a[1], .nr = h->a[2], .flags = h->a[5] };
+
+	if ((a.flags & cfg.foll_longterm) && bpf_map_update_elem(&lt_ctxs, &tid, &a, BPF_ANY))
+		STAT_INC(hk, map_full);
+	return api_enter(hk, h->sp, a.addr, a.nr, a.flags);
+}
+
+static __always_inline int longterm_exit(enum pt_hook hk, __u8 be, struct hargs *h)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_args *a = bpf_map_lookup_elem(&lt_ctxs, &tid);
+	struct gup_ctx *c;
+
+	if (a) {
+		struct lt_args args = *a;
+
+		bpf_map_delete_elem(&lt_ctxs, &tid);
+		if (h->ret < 0 && task_selected(bpf_get_current_pid_tgid() >> 32)) {
+			c = bpf_map_lookup_elem(&gup_ctxs, &tid);
+			pin_fail(hk, be, h, c ? c->api : hk, args.addr, args.nr, args.flags,
+				 pt_flags_of(args.flags));
+		}
+	}
+	return api_exit(hk, be, h, false);
+}
+
+/*
  * Entry points, by argument positions (addr, nr, flags). FOLL_PIN is added
  * inside the pin_* APIs, so the flags here are the caller's.
  */
@@ -365,7 +414,7 @@ PT_API(get_user_pages_fast_only, PT_HOOK_GET_USER_PAGES_FAST_ONLY, 3, 0, 1, 2, t
 PT_API(get_user_pages_remote, PT_HOOK_GET_USER_PAGES_REMOTE, 4, 1, 2, 3, false)
 PT_API(get_user_pages_unlocked, PT_HOOK_GET_USER_PAGES_UNLOCKED, 4, 0, 1, 3, false)
 PT_API(memfd_pin_folios, PT_HOOK_MEMFD_PIN_FOLIOS, 5, 1, 4, -1, false)
-PT_API(gup_longterm_locked, PT_HOOK_GUP_LONGTERM_LOCKED, 6, 1, 2, 5, false)
+PT_HOOK_ENTRY_EXIT(gup_longterm_locked, PT_HOOK_GUP_LONGTERM_LOCKED, 6, longterm_entry, longterm_exit)
 PT_API(gup_fast_fallback, PT_HOOK_GUP_FAST_FALLBACK, 3, 0, 1, 2, true)
 
 #endif /* PT_GUP_BPF_H */

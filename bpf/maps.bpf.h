@@ -113,9 +113,14 @@ static __always_inline struct pt_event *event_reserve(enum pt_hook hook, __u8 ty
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->ts_ns = bpf_ktime_get_ns();
+	e->pfn = PT_PFN_UNKNOWN;
+	e->zone = PT_ZONE_UNKNOWN;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	return e;
 }
+
+/* core.bpf.h: where e->folio lives (pfn, zone). */
+static __always_inline void event_place(struct pt_event *e);
 
 /*
  * The kernel stack of the current call. A full stack map is counted as
@@ -135,6 +140,8 @@ static __always_inline __s32 event_stack(enum pt_hook hook, void *ctx)
 
 static __always_inline void event_submit(struct pt_event *e, enum pt_hook hook)
 {
+	if (e->folio)
+		event_place(e);
 	bpf_ringbuf_submit(e, 0);
 	STAT_INC(hook, events);
 }

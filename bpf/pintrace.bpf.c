@@ -17,6 +17,7 @@
 #include "pipe.bpf.h"
 #include "skb.bpf.h"
 #include "sample.bpf.h"
+#include "migrate.bpf.h"
 #include "gup.bpf.h"
 #include "task.bpf.h"
 

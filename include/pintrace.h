@@ -62,6 +62,13 @@ enum pt_hook {
 	PT_HOOK_SKB_TRY_COALESCE,	/* rx coalesce of a cloned skb: frag refs taken */
 	PT_HOOK_SKB_COPY_UBUFS,		/* zerocopy frags copied (local delivery): refs dropped */
 	PT_HOOK_ZEROCOPY_DONE,		/* msg_zerocopy_callback/_complete: completion queued */
+	/* migration: why pages could not be moved, and which */
+	PT_HOOK_MIGRATE_START,		/* tracepoint mm_migrate_pages_start: mode, reason */
+	PT_HOOK_MIGRATE_END,		/* tracepoint mm_migrate_pages: succeeded, failed */
+	PT_HOOK_PUTBACK,		/* putback_movable_pages: the folios that did not move */
+	PT_HOOK_OFFLINE_PAGES,		/* offline_pages: memory hot-unplug of a block */
+	PT_HOOK_ALLOC_CONTIG,		/* alloc_contig_range(_noprof): CMA, gigantic pages */
+	PT_HOOK_SYS_EXIT,		/* tracepoint sys_exit: the errno a failed pin caused */
 	/* process tree following for `pintrace run` */
 	PT_HOOK_SCHED_FORK,
 	PT_HOOK_SCHED_EXIT,
@@ -75,7 +82,28 @@ enum pt_event_type {
 	PT_EV_HOLD = 4,		/* a holder (pipe) took another reference on a tracked page */
 	PT_EV_RELEASE = 5,	/* a holder dropped its reference on a tracked page */
 	PT_EV_ZC_DONE = 6,	/* MSG_ZEROCOPY completion: sends [addr, addr + refs) */
+	PT_EV_MIGRATE_PAGE = 7,	/* a folio migration could not move (before MIGRATE_FAIL) */
+	PT_EV_MIGRATE_FAIL = 8,	/* a migrate_pages() call left folios unmoved */
+	PT_EV_PIN_FAIL = 9,	/* a long-term pin failed (__gup_longterm_locked < 0) */
+	PT_EV_SYSCALL = 10,	/* the syscall in which a long-term pin failed returned */
+	PT_EV_RANGE = 11,	/* memory offline / alloc_contig_range returned */
 };
+
+/*
+ * Field use of the migration records (the rest as for every event):
+ *   MIGRATE_PAGE  folio, pfn, zone; refs = folio _refcount; nr_req = reason
+ *                 (enum migrate_reason); addr = failure id
+ *   MIGRATE_FAIL  nr_req = reason; holder = mode; refs = folios listed
+ *                 before it; ret = pages failed; dur_ns = pages migrated;
+ *                 addr = failure id; gup_flags = failures of this task
+ *                 not detailed since its last report (rate limit);
+ *                 pt_flags PT_F_TRUNCATED: more folios than listed
+ *   PIN_FAIL      ret = -errno; addr, nr_req, gup_flags: the long-term
+ *                 request; api: the GUP API it came through
+ *   SYSCALL       ret = syscall return; nr_req = syscall number
+ *   RANGE         hook = OFFLINE_PAGES or ALLOC_CONTIG; addr = first pfn;
+ *                 nr_req = pages; ret = result
+ */
 
 /* pt_event.pt_flags: kernel FOLL_* bits normalised by the BPF side */
 #define PT_F_PIN	(1u << 0)	/* FOLL_PIN */
@@ -92,6 +120,12 @@ enum pt_event_type {
 #define PT_F_SAMPLED	(1u << 11)	/* RELEASE: the refcount sampler found it gone */
 #define PT_F_COPIED	(1u << 12)	/* ZC_DONE: the kernel copied instead (SO_EE_CODE_ZEROCOPY_COPIED) */
 #define PT_F_MOVED	(1u << 13)	/* HOLD: another skb took refs on frags (unclone, coalesce) */
+#define PT_F_TRUNCATED	(1u << 14)	/* MIGRATE_FAIL: not every unmoved folio was listed */
+
+/* pt_event.zone when the zone of the page is not known (not calibrated) */
+#define PT_ZONE_UNKNOWN	0xff
+/* pt_event.pfn when the page frame number is not known (no vmemmap_base) */
+#define PT_PFN_UNKNOWN	(~0ULL)
 
 struct pt_event {
 	__u8  type;		/* enum pt_event_type */
@@ -117,6 +151,9 @@ struct pt_event {
 				 * PT_F_SKB: the socket (struct sock address), 0 if unknown */
 	__u64 holder_id;	/* the pipe's or socket's inode number, 0 if unknown */
 	char  comm[PT_COMM_LEN];
+	__u64 pfn;		/* page frame number of folio, PT_PFN_UNKNOWN */
+	__u8  zone;		/* zone index (enum zone_type) of folio, PT_ZONE_UNKNOWN */
+	__u8  __pad[7];
 };
 
 enum pt_backend {
@@ -175,9 +212,41 @@ struct pt_sample {
 	__u64 skipped;		/* large folios: no exact expected count */
 };
 
-_Static_assert(sizeof(struct pt_event) == 112, "pt_event ABI size");
+/*
+ * Migration outcomes per enum migrate_reason (a per-CPU array): every
+ * failure is counted here, detailed or rate-limited.
+ */
+#define PT_MIGRATE_REASONS	16
+struct pt_migrate_stats {
+	__u64 calls;		/* migrate_pages() calls that finished */
+	__u64 failures;		/* calls that left pages unmoved */
+	__u64 pages_failed;
+	__u64 pages_moved;
+	__u64 reported;		/* failures detailed with their folios */
+	__u64 suppressed;	/* failures only counted (rate limit per task) */
+};
+
+/*
+ * Calibration (a raw_tp program run once with BPF_PROG_TEST_RUN): the
+ * struct page of a page frame whose number user space knows from
+ * /proc/self/pagemap, to check vmemmap_base and find the zone bits.
+ */
+struct pt_calib {
+	__u64 pfn;		/* in */
+	__u64 vmemmap_base;	/* out: 0 when the kernel does not export it */
+	__u64 page;		/* out: vmemmap_base + pfn * sizeof(struct page) */
+	__u64 flags;		/* out: page->flags, raw */
+	__u64 mapping;		/* out: page->mapping (bit 0: anonymous) */
+	__s64 refcount;		/* out */
+	__u32 page_size;	/* out: sizeof(struct page) */
+	__s32 err;		/* out: 0, or the failed read's error */
+};
+
+_Static_assert(sizeof(struct pt_event) == 128, "pt_event ABI size");
 _Static_assert(sizeof(struct pt_hook_stats) == 48, "pt_hook_stats ABI size");
 _Static_assert(sizeof(struct pt_cfg) == 40, "pt_cfg ABI size");
 _Static_assert(sizeof(struct pt_sample) == 48, "pt_sample ABI size");
+_Static_assert(sizeof(struct pt_migrate_stats) == 48, "pt_migrate_stats ABI size");
+_Static_assert(sizeof(struct pt_calib) == 56, "pt_calib ABI size");
 
 #endif /* PINTRACE_H */

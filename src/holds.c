@@ -48,6 +48,8 @@ static void owner_of(const struct pt_event *e, struct pin_owner *ow)
 	ow->holder_id = e->holder_id;
 	ow->stack_id = e->stack_id;
 	ow->origin_stack_id = -1;
+	ow->pfn = e->pfn;
+	ow->zone = e->zone;
 	if (e->pt_flags & PT_F_SKB) {
 		ow->tuple_addr = e->addr;
 		ow->tuple_ports = e->nr_req;

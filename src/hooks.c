@@ -86,9 +86,24 @@ const struct hook_def pt_hook_defs[] = {
 	  .what = "zerocopy frags copied for local delivery: references dropped" },
 	{ PT_HOOK_ZEROCOPY_DONE, "zerocopy_done", { "msg_zerocopy_complete", "msg_zerocopy_callback" },
 	  ROLE_SKB, 3, .what = "MSG_ZEROCOPY completion queued to the sender" },
+	/* migration: failures, their reasons, and the folios that did not move */
+	{ PT_HOOK_MIGRATE_START, "mig_start", { "mm_migrate_pages_start" }, ROLE_MIGRATE, 0,
+	  .tracepoint = true, .what = "migration reason (longterm_pin, memory_hotplug, ...)" },
+	{ PT_HOOK_MIGRATE_END, "mig_end", { "mm_migrate_pages" }, ROLE_MIGRATE, 0,
+	  .tracepoint = true, .what = "migration result: pages moved and failed" },
+	{ PT_HOOK_PUTBACK, "putback", { "putback_movable_pages" }, ROLE_MIGRATE, 1,
+	  .what = "the folios a failed migration left behind" },
+	{ PT_HOOK_OFFLINE_PAGES, "offline_pages", { "offline_pages" }, ROLE_MIGRATE, 2,
+	  .what = "memory offline (hot-unplug) of a block and its result" },
+	{ PT_HOOK_ALLOC_CONTIG, "alloc_contig", { "alloc_contig_range_noprof", "alloc_contig_range" },
+	  ROLE_MIGRATE, 2, .what = "contiguous allocation (CMA, gigantic pages) and its result" },
+	{ PT_HOOK_SYS_EXIT, "on_sys_exit", { "sys_exit" }, ROLE_MIGRATE, 0, .tracepoint = true,
+	  .what = "the errno a process got from a failed long-term pin" },
 	/* process tree */
-	{ PT_HOOK_SCHED_FORK, "on_fork", { "sched_process_fork" }, ROLE_TASK, 0, .tracepoint = true },
-	{ PT_HOOK_SCHED_EXIT, "on_exit", { "sched_process_exit" }, ROLE_TASK, 0, .tracepoint = true },
+	{ PT_HOOK_SCHED_FORK, "on_fork", { "sched_process_fork" }, ROLE_TASK, 0, .tracepoint = true,
+	  .run_only = true },
+	{ PT_HOOK_SCHED_EXIT, "on_exit", { "sched_process_exit" }, ROLE_TASK, 0, .tracepoint = true,
+	  .run_only = true },
 };
 
 const size_t pt_hook_ndefs = sizeof(pt_hook_defs) / sizeof(pt_hook_defs[0]);

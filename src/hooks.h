@@ -13,6 +13,7 @@ enum hook_role {
 	ROLE_TASK,	/* process tree following (run mode only) */
 	ROLE_HOLD,	/* references held by pipes: optional, no pin coverage */
 	ROLE_SKB,	/* references held by skb frags (sockets): optional */
+	ROLE_MIGRATE,	/* migration failures and their folios: optional */
 };
 
 #define HOOK_MAX_SYMS 3
@@ -32,6 +33,7 @@ struct hook_def {
 	const char *with_sym;		/* without BTF: variant needs this sibling symbol */
 	const char *without_sym;	/* without BTF: variant needs this sibling absent */
 	bool tracepoint;		/* tp_btf program, no backend choice */
+	bool run_only;			/* only for `pintrace run` (process tree) */
 	const char *what;		/* one-line description for `pintrace check` */
 };
 

@@ -488,3 +488,8 @@ void pintable_get_stats(const struct pintable *t, struct pintable_stats *st)
 {
 	*st = t->st;
 }
+
+void pintable_set_min_hold(struct pintable *t, __u64 min_hold_ns)
+{
+	t->opts.min_hold_ns = min_hold_ns;
+}

@@ -47,6 +47,8 @@ struct pin_owner {
 	char  origin_comm[PT_COMM_LEN];
 	__u64 origin_holder_id;	/* the pipe's inode number */
 	__u64 origin_t0_ns;	/* when the page went into that pipe */
+	__u64 pfn;		/* where the page is (PT_PFN_UNKNOWN) */
+	__u8  zone;		/* zone index, PT_ZONE_UNKNOWN */
 };
 
 enum pin_class {
@@ -149,5 +151,8 @@ void pintable_foreach_outstanding(struct pintable *t,
 const struct pin_owner *pintable_oldest(const struct pintable *t, __u64 folio, __u64 *t0_ns);
 
 void pintable_get_stats(const struct pintable *t, struct pintable_stats *st);
+
+/* Change the HELD_LONG threshold (records already scanned stay reported). */
+void pintable_set_min_hold(struct pintable *t, __u64 min_hold_ns);
 
 #endif /* PINTRACE_PINTABLE_H */

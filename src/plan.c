@@ -123,7 +123,7 @@ static void plan_hook(const struct kernel_facts *kf, enum backend_mode mode, boo
 
 	if (d->tracepoint) {
 		hp->sym = d->syms[0];
-		if (!follow_tree) {
+		if (d->run_only && !follow_tree) {
 			hp->state = PLAN_SKIPPED;
 			snprintf(hp->why, sizeof(hp->why), "only for `run`");
 		} else if (!kf->tp_btf) {

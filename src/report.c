@@ -150,6 +150,14 @@ static void report_text(struct output *o, const struct report *r)
 			fprintf(f, "  ... and %u more records\n", oc.total - oc.shown);
 	}
 	holds_report_text(r->holds, f, r->now_ns, r->min_age_ns);
+	if (r->place) {
+		fprintf(f, "\n");
+		place_print(r->place, f);
+	}
+	if (r->mov)
+		movable_report_text(r->mov, f, r->now_ns);
+	if (r->mig)
+		migrate_report_text(r->mig, f, r->mstats, r->now_ns);
 	text_hooks(f, r);
 	fprintf(f, "Loss: ring buffer drops %llu, map full %llu, recursion misses %llu, "
 		"kretprobe misses %llu, pin table full %llu, bad records %llu\n",
@@ -311,6 +319,12 @@ static void report_json(struct output *o, const struct report *r)
 	json_object_object_add(loss, "total", ju(report_lost(r)));
 	json_object_object_add(j, "loss", loss);
 	holds_report_json(r->holds, j, r->now_ns, r->min_age_ns);
+	if (r->place)
+		json_object_object_add(j, "placement", place_json(r->place));
+	if (r->mov)
+		json_object_object_add(j, "movable", movable_report_json(r->mov, r->now_ns));
+	if (r->mig)
+		json_object_object_add(j, "migration", migrate_report_json(r->mig, r->mstats, r->now_ns));
 	json_object_object_add(j, "hooks", json_hooks(r));
 	if (r->exit_status >= 0)
 		json_object_object_add(j, "exit_status", json_object_new_int(r->exit_status));

@@ -3,6 +3,8 @@
 #define PT_REPORT_H
 
 #include "holds.h"
+#include "migrate.h"
+#include "movable.h"
 #include "output.h"
 #include "pintable.h"
 #include "session.h"
@@ -13,6 +15,10 @@ struct report {
 	const struct summary *sum;
 	struct pintable *table;
 	struct holds *holds;
+	const struct migrate *mig;		/* migration failures (may be NULL) */
+	const struct movable *mov;		/* holds on movable/CMA memory (may be NULL) */
+	const struct place *place;
+	struct pt_migrate_stats mstats[PT_MIGRATE_REASONS];
 	struct pintable_stats pts;
 	struct hook_counters hc[PT_HOOK__MAX];
 	const struct plan *plan;

@@ -194,6 +194,55 @@ int session_sample(struct session *s, struct pt_sample *out)
 	return 0;
 }
 
+int session_calibrate(struct session *s, struct pt_calib *c)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	s->skel->bss->calib = *c;
+	if (bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.calibrate), &o))
+		return -errno;
+	*c = s->skel->bss->calib;
+	return 0;
+}
+
+void session_set_place(struct session *s, bool pfn_known, __u64 vmemmap, bool zone_known,
+		       __u8 zone_shift, __u8 zone_mask)
+{
+	s->skel->bss->place_vmemmap = vmemmap;
+	s->skel->bss->place_zone_shift = zone_shift;
+	s->skel->bss->place_zone_mask = zone_mask;
+	s->skel->bss->place_zone_known = zone_known;
+	s->skel->bss->place_pfn_known = pfn_known;
+}
+
+int session_migrate_stats(const struct session *s, struct pt_migrate_stats out[PT_MIGRATE_REASONS])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pt_migrate_stats *v;
+
+	memset(out, 0, sizeof(*out) * PT_MIGRATE_REASONS);
+	if (ncpu <= 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (__u32 r = 0; r < PT_MIGRATE_REASONS; r++) {
+		if (bpf_map__lookup_elem(s->skel->maps.migrate_stats, &r, sizeof(r), v,
+					 sizeof(*v) * ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			out[r].calls += v[c].calls;
+			out[r].failures += v[c].failures;
+			out[r].pages_failed += v[c].pages_failed;
+			out[r].pages_moved += v[c].pages_moved;
+			out[r].reported += v[c].reported;
+			out[r].suppressed += v[c].suppressed;
+		}
+	}
+	free(v);
+	return 0;
+}
+
 static bool plan_has_fentry(const struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++)

@@ -48,6 +48,13 @@ int session_counters(const struct session *s, struct hook_counters out[PT_HOOK__
  */
 int session_sample(struct session *s, struct pt_sample *out);
 bool session_tracks_skbs(const struct session *s);
+/* Run the calibration program (bpf/core.bpf.h) for c->pfn; fills *c. */
+int session_calibrate(struct session *s, struct pt_calib *c);
+/* Where pages live, for the pfn and zone of every event (src/place.c). */
+void session_set_place(struct session *s, bool pfn_known, __u64 vmemmap, bool zone_known,
+		       __u8 zone_shift, __u8 zone_mask);
+/* Per-reason migration counters (enum migrate_reason), summed over CPUs. */
+int session_migrate_stats(const struct session *s, struct pt_migrate_stats out[PT_MIGRATE_REASONS]);
 /* Attach summary: "fentry 14, kprobe 2, tp_btf 2; absent 9" */
 void session_attach_summary(const struct session *s, char *buf, size_t len);
 

@@ -14,6 +14,9 @@
 #include "holds.h"
 #include "output.h"
 #include "ksyms.h"
+#include "migrate.h"
+#include "movable.h"
+#include "place.h"
 #include "pintable.h"
 #include "report.h"
 #include "session.h"
@@ -34,6 +37,9 @@ struct tracer {
 	struct summary sum;
 	struct holds holds;
 	struct stackfmt stacks;
+	struct place place;
+	struct migrate mig;
+	struct movable mov;
 	__u64 last_sample, last_leaks;
 	bool ksyms_tried;
 	__u64 bad_records;
@@ -47,6 +53,8 @@ static void on_signal(int sig)
 {
 	stop_signal = sig;
 }
+
+static void stacks_ready(struct tracer *t);
 
 static void on_match(const struct unpin_match *m, void *ctx)
 {
@@ -79,7 +87,10 @@ static int on_record(void *ctx, void *data, size_t len)
 			ow.pt_flags = e->pt_flags;
 			ow.gup_flags = e->gup_flags;
 			ow.stack_id = e->stack_id;
+			ow.pfn = e->pfn;
+			ow.zone = e->zone;
 			pintable_pin(t->table, e->folio, e->refs, &ow, e->ts_ns);
+			movable_grab(&t->mov, e, &ow);
 		}
 		out_grab(&t->out, e);
 		holds_event(&t->holds, &t->out, e);
@@ -97,6 +108,19 @@ static int on_record(void *ctx, void *data, size_t len)
 	case PT_EV_CALL:
 		summary_call(&t->sum, e);
 		out_call(&t->out, e);
+		if (t->mov.ncands) {
+			stacks_ready(t);
+			movable_call(&t->mov, &t->out, e, t->table);
+		}
+		break;
+	case PT_EV_MIGRATE_FAIL:
+	case PT_EV_PIN_FAIL:
+		stacks_ready(t);
+		/* fall through */
+	case PT_EV_MIGRATE_PAGE:
+	case PT_EV_SYSCALL:
+	case PT_EV_RANGE:
+		migrate_event(&t->mig, &t->out, e);
 		break;
 	default:
 		t->bad_records++;
@@ -108,8 +132,38 @@ static void on_held(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t
 		    __u64 age, void *ctx)
 {
 	struct tracer *t = ctx;
+	bool cma;
 
 	out_held(&t->out, t0 + age, folio, ow, refs, age);
+	if (place_unpinnable(&t->place, ow->pfn, ow->zone, &cma)) {
+		stacks_ready(t);
+		movable_held(&t->mov, MOV_HELD_PIN, folio, ow, t0, t0 + age);
+	}
+}
+
+/* Pipe and skb holds past --min-hold: only those on movable/CMA memory are news. */
+static void on_held_pipe(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
+			 __u64 age, void *ctx)
+{
+	struct tracer *t = ctx;
+	bool cma;
+
+	if (!place_unpinnable(&t->place, ow->pfn, ow->zone, &cma))
+		return;
+	stacks_ready(t);
+	movable_held(&t->mov, MOV_HELD_PIPE, folio, ow, t0, t0 + age);
+}
+
+static void on_held_skb(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
+			__u64 age, void *ctx)
+{
+	struct tracer *t = ctx;
+	bool cma;
+
+	if (!place_unpinnable(&t->place, ow->pfn, ow->zone, &cma))
+		return;
+	stacks_ready(t);
+	movable_held(&t->mov, MOV_HELD_SKB, folio, ow, t0, t0 + age);
 }
 
 static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts *kf,
@@ -210,6 +264,9 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 			break;
 		now = now_mono_ns();
 		pintable_scan_held(t->table, now, on_held, t);
+		pintable_scan_held(t->holds.pipes, now, on_held_pipe, t);
+		pintable_scan_held(t->holds.skbs, now, on_held_skb, t);
+		movable_flush(&t->mov, &t->out);
 		if (now - t->last_sample >= SAMPLE_NS)
 			sample_holds(t, rb, now);
 		if (o->cmd == CMD_LEAKS && o->interval_ns && now - t->last_leaks >= o->interval_ns)
@@ -299,10 +356,16 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	setvbuf(f, NULL, _IOLBF, 0);
 	t.table = pintable_new(&po);
 	t.stacks.map_fd = -1;
-	if (!t.table || summary_init(&t.sum) || holds_init(&t.holds, &t.stacks)) {
+	if (!t.table || summary_init(&t.sum) || holds_init(&t.holds, &t.stacks) ||
+	    migrate_init(&t.mig, &t.place, &t.stacks, t.table, &t.holds)) {
 		fprintf(stderr, "pintrace: out of memory\n");
 		goto out;
 	}
+	/* pipe and skb holds past --min-hold are checked for movable memory */
+	pintable_set_min_hold(t.holds.pipes, o->min_hold_ns);
+	pintable_set_min_hold(t.holds.skbs, o->min_hold_ns);
+	movable_init(&t.mov, &t.place, &t.stacks);
+	place_init(&t.place, o->btf_path);
 	so.cfg = make_cfg(o, kf, foll);
 	if (o->cmd == CMD_RUN) {
 		err = child_spawn(&c, o->argv);
@@ -320,6 +383,10 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		ret = err == -ENOTSUP ? EXIT_UNSUPPORTED : EXIT_RUNTIME;
 		goto out;
 	}
+	place_calibrate(&t.place, &t.sess);
+	if (o->verbose || !t.place.zone_known)
+		fprintf(stderr, "pintrace: zones: %s; pfn: %s; CMA: %s\n", t.place.how_zone,
+			t.place.how_pfn, t.place.how_cma);
 	if (cp && setup_child(&t, cp))
 		goto out;
 	rb = ring_buffer__new(session_rb_fd(&t.sess), on_record, &t, NULL);
@@ -361,6 +428,10 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	r.sum = &t.sum;
 	r.table = t.table;
 	r.holds = &t.holds;
+	r.mig = &t.mig;
+	r.mov = &t.mov;
+	r.place = &t.place;
+	session_migrate_stats(&t.sess, r.mstats);
 	pintable_get_stats(t.table, &r.pts);
 	session_counters(&t.sess, r.hc);
 	r.plan = plan;
@@ -397,6 +468,8 @@ out:
 	session_stop(&t.sess);
 	summary_free(&t.sum);
 	holds_free(&t.holds);
+	migrate_free(&t.mig);
+	movable_free(&t.mov);
 	ksyms_free(t.stacks.ks);
 	pintable_free(t.table);
 	/* a full disk or a closed pipe must not pass for a clean run */

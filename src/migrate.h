@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef PT_MIGRATE_H
+#define PT_MIGRATE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include "holds.h"
+#include "output.h"
+#include "pintable.h"
+#include "place.h"
+#include "stacks.h"
+
+/*
+ * Migration failures, named by their holders, and long-term pins that
+ * failed because of them.
+ *
+ * The BPF side lists the folios a failed migrate_pages() left behind
+ * (MIGRATE_PAGE records) and closes the list with MIGRATE_FAIL. Each folio
+ * is looked up in every table of holds pintrace keeps: pins, pipe buffers,
+ * skb frags. Holders are grouped (same kind, process, pipe or socket and
+ * stack) so that 256 pages in one pipe read as one line; folios nobody we
+ * followed holds are counted as "holder not seen", never dropped.
+ */
+
+#define MIG_MAX_HOLDERS		16	/* holder groups kept per failure */
+#define MIG_MAX_RECORDS		256	/* failures kept for the exit summary */
+#define MIG_MAX_PENDING		(64 * 1024)
+
+enum holder_kind {
+	HOLDER_PIN,	/* a FOLL_PIN pin (pintable) */
+	HOLDER_PIPE,	/* a pipe buffer (vmsplice, tee) */
+	HOLDER_SKB,	/* an skb frag (socket) */
+};
+
+struct mig_holder {
+	enum holder_kind kind;
+	struct pin_owner owner;		/* the oldest hold of the group */
+	__u64 t0_ns;			/* when that hold was taken */
+	__u32 pages;
+};
+
+struct mig_failure {
+	__u64 id;			/* failure id from the BPF side */
+	__u64 ts_ns;
+	__u32 pid, tid;
+	char comm[PT_COMM_LEN];
+	__u32 reason, mode;
+	__u64 failed, moved;		/* pages, from the mm_migrate_pages tracepoint */
+	__u64 suppressed;		/* earlier failures of the task, only counted */
+	__u32 listed;			/* folios listed by the BPF side */
+	bool truncated;
+	__s32 stack_id;
+	__u32 unknown;			/* listed folios without a holder we followed */
+	__u32 zone_pages[8];		/* listed folios per zone index (7: unknown) */
+	__u32 cma_pages;
+	__u32 nholders, holders_more;	/* groups kept, and groups beyond MIG_MAX_HOLDERS */
+	struct mig_holder holders[MIG_MAX_HOLDERS];
+	/* the long-term pin this migration was for, if it failed */
+	bool pin_failed;
+	__u8 pin_api;
+	__s64 pin_ret;
+	__u64 pin_addr, pin_nr, pin_flags;
+	__s32 pin_stack_id;
+	bool sys_known;
+	__u32 sys_nr;
+	__s64 sys_ret;
+};
+
+/* A memory offline or contiguous allocation that returned. */
+struct mig_range {
+	__u64 ts_ns;
+	__u32 pid;
+	char comm[PT_COMM_LEN];
+	__u8 hook;
+	__u64 pfn, pages;
+	__s64 ret;
+	__u64 suppressed;		/* migration failures it retried, only counted */
+};
+
+struct mig_pending {
+	__u64 id, folio, pfn;
+	__u8 zone;
+};
+
+struct migrate {
+	const struct place *place;
+	const struct stackfmt *stacks;
+	struct pintable *pins;		/* the loader's pin table */
+	struct holds *holds;		/* pipe and skb holds */
+	struct mig_pending *pending;
+	size_t npending, cap_pending;
+	__u64 pending_dropped;
+	struct mig_failure *fails;	/* MIG_MAX_RECORDS */
+	size_t nfails;
+	__u64 fails_total, fails_unrecorded;
+	struct mig_range ranges[MIG_MAX_RECORDS];
+	size_t nranges;
+	__u64 ranges_total;
+	__u64 pin_fails;		/* long-term pin failures */
+	__u64 pin_fails_unrelated;	/* without a migration failure before them */
+	struct mig_failure *last_pin;	/* for its syscall's return */
+	__u32 last_pin_tid;
+	struct mig_failure lone;	/* pin failure without a migration failure */
+};
+
+int migrate_init(struct migrate *m, const struct place *pl, const struct stackfmt *sf,
+		 struct pintable *pins, struct holds *holds);
+void migrate_free(struct migrate *m);
+/* MIGRATE_PAGE, MIGRATE_FAIL, PIN_FAIL, SYSCALL and RANGE events. */
+void migrate_event(struct migrate *m, struct output *o, const struct pt_event *e);
+
+/* Names: "longterm_pin", "memory_hotplug", ...; "reason N" when unknown. */
+const char *migrate_reason_name(__u32 reason, char *buf, size_t len);
+/* "io_uring_register", or "syscall N". */
+const char *syscall_name(__u32 nr, char *buf, size_t len);
+
+/* Exit summary section; stats: per-reason counters from the BPF side (may be NULL). */
+void migrate_report_text(const struct migrate *m, FILE *f, const struct pt_migrate_stats *stats,
+			 __u64 now_ns);
+json_object *migrate_report_json(const struct migrate *m, const struct pt_migrate_stats *stats,
+				 __u64 now_ns);
+
+/* Rendering (output_migrate.c). */
+void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct place *pl,
+			  const struct stackfmt *sf, __u64 now_ns);
+json_object *migrate_failure_json(const struct mig_failure *f, const struct place *pl,
+				  const struct stackfmt *sf, __u64 now_ns);
+json_object *range_json(const struct mig_range *r);
+void out_migrate_fail(struct output *o, const struct mig_failure *f, const struct place *pl,
+		      const struct stackfmt *sf);
+void out_pin_fail(struct output *o, const struct mig_failure *f, const struct stackfmt *sf);
+void out_pin_fail_errno(struct output *o, const struct mig_failure *f, __u64 ts);
+void out_range(struct output *o, const struct mig_range *r);
+
+#endif
