@@ -128,8 +128,12 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, _
 		e->nr_req = c->nr;
 		e->addr = c->addr;
 	}
-	/* stacks cost ~1 us: only for what may be held for long */
-	if (e->pt_flags & (PT_F_LONGTERM | PT_F_PIPE))
+	/*
+	 * Stacks cost ~1 us: only for what may be held for long, which any
+	 * pin may be (a short-term pin held past --min-hold on movable memory
+	 * is flagged with its stack); plain references only into pipes.
+	 */
+	if (e->pt_flags & (PT_F_PIN | PT_F_PIPE))
 		e->stack_id = event_stack(hook, ctx);
 	event_submit(e, hook);
 	return 0;

@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +43,8 @@ static int parse_zone_header(const char *line, struct mm_zone *z)
 	if (sscanf(line, "Node %d, zone %15s%n", &node, name, &end) != 2 || node < 0 ||
 	    line[end + strspn(line + end, " \t\n")])
 		return -EINVAL;
-	memset(z, 0, sizeof(*z));
-	z->node = node;
+	*z = (struct mm_zone){ .node = node, .start_pfn = MM_PFN_UNKNOWN };
 	snprintf(z->name, sizeof(z->name), "%s", name);
-	z->start_pfn = MM_PFN_UNKNOWN;
 	return 0;
 }
 
@@ -98,9 +95,7 @@ int zoneinfo_parse(FILE *f, struct mm_zone *out, int max)
 	if (!err && ferror(f))
 		err = -EIO;
 	free(line);
-	if (err)
-		return err;
-	return n ? n : -ENODATA;
+	return err ? err : n ? n : -ENODATA;
 }
 
 int zoneinfo_find(const struct mm_zone *z, int n, uint64_t pfn, int *idx_out, int max)
@@ -270,14 +265,14 @@ static void say(char *why, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A debugfs attribute ("%llu\n") at PATH under DIRFD. */
-static int read_u64_at(int dirfd, const char *path, uint64_t *v)
+/* A debugfs attribute ("%llu\n") at PATH under DFD. */
+static int read_u64_at(int dfd, const char *path, uint64_t *v)
 {
 	char buf[64];
 	ssize_t r;
 	int fd;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	r = read(fd, buf, sizeof(buf) - 1);
@@ -290,15 +285,15 @@ static int read_u64_at(int dirfd, const char *path, uint64_t *v)
 }
 
 /* Words of a debugfs u32 array ("%u %u ... %u\n"; empty when it has none). */
-static int64_t count_words_at(int dirfd, const char *path)
+static int64_t count_words_at(int dfd, const char *path)
 {
-	char buf[65536];
+	char buf[16384];
 	int64_t words = 0, err = 0;
 	bool in_word = false;
-	ssize_t r, i;
+	ssize_t r = 0, i;
 	int fd;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	while (!err && (r = read(fd, buf, sizeof(buf))) > 0) {
@@ -390,8 +385,9 @@ static int load_area(int dfd, const char *dname, struct mm_cma *out, int max,
 	if (afd < 0 && errno == ENOTDIR)	/* readdir said DT_UNKNOWN */
 		return 0;
 	if (afd < 0) {
-		say(why, wl, "cma/%s: %s", name, strerror(errno));
-		return -errno;
+		err = -errno;
+		say(why, wl, "cma/%s: %s", name, strerror(-err));
+		return err;
 	}
 	multi = !fstatat(afd, "ranges", &st, 0) && S_ISDIR(st.st_mode);
 	err = read_u64_at(afd, path, &total);
@@ -413,14 +409,15 @@ static int load_area(int dfd, const char *dname, struct mm_cma *out, int max,
 		snprintf(out[nr].name, sizeof(out[nr].name), "%s", name);
 		out[nr].base_pfn = base;
 	}
-	if (!err && size_ranges(out, words, nr, total, (unsigned int)opb)) {
-		snprintf(path, sizeof(path), "ranges");
-		err = -EINVAL;
-	}
 	close(afd);
+	if (!err && size_ranges(out, words, nr, total, (unsigned int)opb)) {
+		say(why, wl, "cma/%s/ranges: sizes that cannot add up to count %llu",
+		    name, (unsigned long long)total);
+		return -EINVAL;
+	}
 	if (err && err != -ENOSPC)	/* cma_load() words that one */
 		say(why, wl, "cma/%s/%s: %s", name, path,
-		    err == -EINVAL ? "malformed, or sizes that do not add up" : strerror(-err));
+		    err == -EINVAL ? "not a decimal number, or out of range" : strerror(-err));
 	return err ? err : nr;
 }
 

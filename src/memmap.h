@@ -35,11 +35,11 @@ struct mm_zone {
 };
 
 /*
- * Parse /proc/zoneinfo (any kernel from 4.x to 6.18: the "promo" watermark,
- * the pageset and per-node stat layouts that differ between versions are
- * skipped; only the "Node N, zone NAME" header and the spanned, present,
- * managed and start_pfn: lines are read). Fills OUT in file order and
- * returns the number of zones. A line that does not parse is ignored; a
+ * Parse /proc/zoneinfo (checked against 6.1, 6.12 and 6.18 output: the
+ * "promo" watermark, the pageset and per-node stat lines that differ
+ * between versions are skipped; only the "Node N, zone NAME" header and
+ * the spanned, present, managed and start_pfn: lines are read). Fills OUT
+ * in file order and returns the number of zones. A line that does not parse is ignored; a
  * malformed header drops the lines up to the next good one, so that they
  * are not credited to the previous zone.
  * -ENODATA: no zone at all; -ENOSPC: more than MAX zones (OUT holds the
@@ -127,8 +127,9 @@ struct mm_cma {
 	uint64_t base_pfn, count;
 	/*
 	 * False when count is an upper bound: a multi-range area does not
-	 * publish each range's size (see cma_load()). It is then off by less
-	 * than 32 << order_per_bit pages, at the range's end.
+	 * publish each range's size (see cma_load()). Where the range's
+	 * bitmap could be read, it is off by less than 32 << order_per_bit
+	 * pages, at the range's end.
 	 */
 	bool exact;
 };
@@ -137,7 +138,7 @@ struct mm_cma {
  * Load the CMA areas under DIR (normally MM_CMA_DIR) into OUT, one entry
  * per contiguous range, sorted by base_pfn. Two layouts:
  *   - up to 6.14: <area>/base_pfn and <area>/count, one range;
- *   - 6.15 on: <area>/ranges/<N>/base_pfn and ranges/<N>/bitmap per range,
+ *   - 6.15 on (multi-range CMA): <area>/ranges/<N>/base_pfn and ranges/<N>/bitmap per range,
  *     and <area>/count for the whole area. A range's size is not
  *     published; it is derived from its bitmap (one bit per
  *     2^order_per_bit pages, printed as u32 words, so the size is known to

@@ -76,7 +76,8 @@ static void group_text(FILE *f, const struct mov_group *g, const struct movable 
 	const char *api = hook_name(o->api ? o->api : o->hook);
 
 	sanitize_text(o->comm, sizeof(o->comm), comm, sizeof(comm));
-	fmt_duration(now_ns > g->t0_ns ? now_ns - g->t0_ns : 0, age, sizeof(age));
+	(void)now_ns;
+	fmt_duration(g->age_ns, age, sizeof(age));
 	switch (g->kind) {
 	case MOV_LONGTERM_PIN:
 		fprintf(f, "%s long-term pin left on %s memory: %s/%u, %s (gup_flags 0x%llx), %u pages "
@@ -121,8 +122,8 @@ static json_object *group_json(const struct mov_group *g, const struct movable *
 	json_object_object_add(j, "gup_flags", json_hex(o->gup_flags));
 	json_object_object_add(j, "pages", json_object_new_int64(g->pages));
 	json_object_object_add(j, "cma_pages", json_object_new_int64(g->cma_pages));
-	json_object_object_add(j, "age_ns", json_object_new_int64(
-		(int64_t)(now_ns > g->t0_ns ? now_ns - g->t0_ns : 0)));
+	(void)now_ns;
+	json_object_object_add(j, "age_ns", json_object_new_int64((int64_t)g->age_ns));
 	json_object_object_add(j, "pfn", json_hex(o->pfn));
 	for (int i = 0; i < 8; i++)
 		if (g->zone_pages[i])
@@ -159,6 +160,7 @@ static void flag(struct movable *mv, enum mov_kind k, const struct pin_owner *ow
 		g->owner = *ow;
 		g->first_ns = now_ns;
 		g->t0_ns = t0_ns;
+		g->age_ns = now_ns > t0_ns ? now_ns - t0_ns : 0;
 		g->pages = 1;
 		g->cma_pages = cma;
 		g->zone_pages[ow->zone < 7 ? ow->zone : 7]++;
@@ -169,6 +171,8 @@ static void flag(struct movable *mv, enum mov_kind k, const struct pin_owner *ow
 	g->zone_pages[ow->zone < 7 ? ow->zone : 7]++;
 	if (t0_ns < g->t0_ns)
 		g->t0_ns = t0_ns;
+	if (now_ns > t0_ns && now_ns - t0_ns > g->age_ns)
+		g->age_ns = now_ns - t0_ns;
 }
 
 /*

@@ -36,6 +36,7 @@ struct mov_group {
 	struct pin_owner owner;		/* the first flagged hold */
 	__u64 first_ns;			/* when the group was first flagged */
 	__u64 t0_ns;			/* start of its oldest hold */
+	__u64 age_ns;			/* the longest a hold of it was seen held */
 	__u32 pages, cma_pages;
 	__u32 zone_pages[8];		/* 7: unknown zone */
 	bool shown;			/* its live line was printed */

@@ -38,6 +38,8 @@ for b in $BACKENDS; do
 	# a reference held past --min-hold on movable memory is flagged; a quick one is not
 	run_case "$b" held-movable pinload vmsplice --pages 16 --hold-ms 1000 --drain
 	run_case "$b" quick-movable pinload vmsplice --pages 16 --drain
+	# a short-term pin held past --min-hold on movable memory
+	run_case "$b" held-pin pinload pvr --pages 16 --hold-ms 1000
 	# text output of case (d), for a human
 	pintrace run --backend "$b" -- pinload uring --pages 256 --pipe > $OUT/$b-uring-pipe.txt 2>&1
 done

@@ -22,4 +22,18 @@ tools/vm/run.sh --kernel "$k" --script tests/vm/guest-pins.sh --out "$out" --qui
 	echo "not ok - Debian $k: VM run failed (see $out/console.log)"
 	exit 1
 }
-tests/vm/check_pins.py "$out" --odirect "$odirect"
+rc=0
+tests/vm/check_pins.py "$out" --odirect "$odirect" || rc=1
+# ZONE_MOVABLE and migration failures: a second boot with movablecore=.
+# PVH boot (no KASLR): a randomly placed kernel image can leave no movable
+# memory block offlinable for the second offline case of the boot.
+mout="$OUTPUT/vm-$k-movable"
+rm -rf "$mout"
+tools/vm/run.sh --kernel "$k" --script tests/vm/guest-movable.sh --out "$mout" --quiet \
+	--add "$OUTPUT/static/pintrace:/bin/pintrace" --add "$OUTPUT/pinload:/bin/pinload" \
+	--boot pvh --append "movablecore=60%" --timeout 600 >&2 || {
+	echo "not ok - Debian $k movablecore: VM run failed (see $mout/console.log)"
+	exit 1
+}
+tests/vm/check_movable.py "$mout" || rc=1
+exit $rc

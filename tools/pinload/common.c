@@ -42,6 +42,7 @@ static void extra_add(struct res *r, const char *key, char kind, long long val,
 void extra(struct res *r, const char *key, long long val) { extra_add(r, key, 'i', val, NULL); }
 void extra_bool(struct res *r, const char *key, bool val) { extra_add(r, key, 'b', val, NULL); }
 void extra_str(struct res *r, const char *key, const char *val) { extra_add(r, key, 's', 0, val); }
+void extra_json(struct res *r, const char *key, const char *json) { extra_add(r, key, 'j', 0, json); }
 
 double now_ms(void)
 {
@@ -223,6 +224,10 @@ static void j_result(const struct res *r)
 	for (int i = 0; i < r->nextra; i++) {
 		if (r->extra[i].kind == 's')
 			j_str(r->extra[i].key, r->extra[i].str ? r->extra[i].str : "");
+		else if (r->extra[i].kind == 'j') {
+			j_key(r->extra[i].key);
+			fputs(r->extra[i].str ? r->extra[i].str : "null", stdout);
+		}
 		else if (r->extra[i].kind == 'b')
 			j_bool(r->extra[i].key, r->extra[i].val);
 		else
@@ -264,6 +269,10 @@ int emit(const char *workload, const struct opts *o, const struct res *r)
 		j_bool("rewrite", true);
 	if (o->seen & O_RCVBUF)
 		j_int("rcvbuf_arg", o->rcvbuf);
+	if (o->seen & O_PIPE)
+		j_bool("pipe", true);
+	if (o->seen & O_OFFLINE_MS)
+		j_int("offline_ms", o->offline_ms);
 	if (r->mode)
 		j_str("mode", r->mode);
 	j_result(r);

@@ -40,9 +40,13 @@ static const struct workload workloads[] = {
 	  O_PAGES | O_CHILDREN | O_HOLD | O_WRITE, MAX_PAGES,
 	  "--pages N --children K [--hold-ms MS] [--write]",
 	  "K concurrent children each run pvr" },
-	{ "uring", do_uring, O_PAGES, O_PAGES | O_KEEP | O_FAULT, MAX_PAGES,
-	  "--pages N [--keep-ms MS] [--fault]",
-	  "io_uring buffer register, keep MS, unregister: long-term pins;\n\t--fault: register an unmapped buffer, expect EFAULT" },
+	{ "uring", do_uring, O_PAGES, O_PAGES | O_KEEP | O_FAULT | O_PIPE | O_HOLD, MAX_PAGES,
+	  "--pages N [--keep-ms MS] [--fault] [--pipe [--hold-ms MS]]",
+	  "io_uring buffer register, keep MS, unregister: long-term pins;\n"
+	  "\t--fault: register an unmapped buffer, expect EFAULT.\n"
+	  "\t--pipe (N <= 65536): vmsplice the buffer into a pipe nobody reads\n"
+	  "\tfirst; in ZONE_MOVABLE the migration before the pin fails: expect\n"
+	  "\tENOMEM (or EFAULT). --hold-ms: keep the pipe MS after that" },
 	{ "vmsplice", do_vmsplice, O_PAGES, O_PAGES | O_DRAIN | O_CLOSE | O_HOLD | O_TEE |
 	  O_PIPE_PAGES, MAX_PIPE_PAGES,
 	  "--pages N [--drain|--close] [--tee] [--hold-ms MS] [--pipe-pages P]",
@@ -72,6 +76,13 @@ static const struct workload workloads[] = {
 	  "\tas splice-sock. --fault: the last page is PROT_NONE, the send that\n"
 	  "\treaches it fails with EFAULT after frags were added (the kernel trims\n"
 	  "\tthem again without a hook: pintrace's refcount sampler must notice)" },
+	{ "offline", do_offline, O_PAGES, O_PAGES | O_HOLD | O_OFFLINE_MS, MAX_PIPE_PAGES,
+	  "--pages N [--hold-ms MS] [--offline-ms MS]",
+	  "root, ZONE_MOVABLE (movablecore=): N pages in a Movable memory block\n"
+	  "\twithout reserved pages, vmspliced into a pipe; offline the block:\n"
+	  "\toffline_pages() retries until a signal, here SIGALRM after\n"
+	  "\t--offline-ms (3000). Wait --hold-ms, drain the pipe, offline again\n"
+	  "\t(must work now), online again" },
 	{ "sleep", do_sleep, O_MS, O_MS, 0, "--ms MS", "sleep MS milliseconds" },
 };
 
@@ -93,6 +104,8 @@ static const struct option long_opts[] = {
 	{ "netns", no_argument, NULL, O_NETNS },
 	{ "rewrite", no_argument, NULL, O_REWRITE },
 	{ "rcvbuf", required_argument, NULL, O_RCVBUF },
+	{ "pipe", no_argument, NULL, O_PIPE },
+	{ "offline-ms", required_argument, NULL, O_OFFLINE_MS },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -107,8 +120,8 @@ static int usage(FILE *f, int rc)
 	fprintf(f, "\nBuffers: anonymous, MADV_NOHUGEPAGE, touched before use.\n"
 		"Ranges: --pages 1..%d (vmsplice, splice-sock, zerocopy: ..%d),\n"
 		"        --children 1..%d, --rcvbuf 1024..%d,\n"
-		"        --hold-ms, --keep-ms, --ms 0..%d\n",
-		MAX_PAGES, MAX_PIPE_PAGES, MAX_CHILDREN, INT_MAX / 4, MAX_MS);
+		"        --hold-ms, --keep-ms, --ms 0..%d, --offline-ms 1..%d\n",
+		MAX_PAGES, MAX_PIPE_PAGES, MAX_CHILDREN, INT_MAX / 4, MAX_MS, MAX_MS);
 	return rc;
 }
 
@@ -180,12 +193,15 @@ static int parse_args(int argc, char **argv, struct opts *o, const struct worklo
 			ok = parse_long(c, optarg, 1, MAX_PIPE_PAGES, &o->pipe_pages);
 		else if (c == O_RCVBUF)
 			ok = parse_long(c, optarg, 1024, INT_MAX / 4, &o->rcvbuf);
+		else if (c == O_OFFLINE_MS)
+			ok = parse_long(c, optarg, 1, MAX_MS, &o->offline_ms);
 		o->write |= c == O_WRITE;
 		o->drain |= c == O_DRAIN;
 		o->tee |= c == O_TEE;
 		o->fault |= c == O_FAULT;
 		o->netns |= c == O_NETNS;
 		o->rewrite |= c == O_REWRITE;
+		o->pipe |= c == O_PIPE;
 	}
 	if (!ok)
 		return 2;
@@ -199,6 +215,15 @@ static int parse_args(int argc, char **argv, struct opts *o, const struct worklo
 	}
 	if ((o->seen & O_DRAIN) && (o->seen & O_CLOSE)) {
 		fprintf(stderr, "pinload: --drain and --close exclude each other\n");
+		return 2;
+	}
+	if ((*w)->run == do_uring && !o->pipe && o->hold_ms >= 0) {
+		fprintf(stderr, "pinload: uring --hold-ms needs --pipe\n");
+		return 2;
+	}
+	if (o->pipe && (o->fault || (o->seen & O_KEEP) || o->pages > MAX_PIPE_PAGES)) {
+		fprintf(stderr, "pinload: uring --pipe excludes --fault and --keep-ms,"
+			" and allows --pages up to %d\n", MAX_PIPE_PAGES);
 		return 2;
 	}
 	if ((*w)->run == do_odirect && o->hold_ms >= 0 && o->pages < 2) {

@@ -14,7 +14,9 @@
  * Files: main.c command line; common.c helpers, vmstat counters and JSON;
  * uffd.c userfaultfd hold; pvr.c, uring.c, vmsplice.c, odirect.c workloads;
  * net.c TCP receiver child (loopback or veth netns), rtnl.c veth setup;
- * sock.c workloads splice-sock and zerocopy.
+ * sock.c workloads splice-sock and zerocopy; zone.c page frames, zones,
+ * migration counters, pipe holds; offline.c workload offline (memory block
+ * hot-remove) with memblock.c (block checks, bounded sysfs writes).
  *
  * Build: make build/pinload, or the gcc line in tools/pinload.md.
  *
@@ -40,19 +42,20 @@
 #define MAX_PIPE_PAGES	65536	/* 6.1 allocates the pipe_buffer ring with kcalloc */
 #define MAX_MS		600000
 #define MAX_CHILDREN	64
-#define MAX_EXTRA	28
+#define MAX_EXTRA	48
 
 enum { O_PAGES = 1, O_HOLD = 2, O_KEEP = 4, O_WRITE = 8, O_DRAIN = 16,
        O_CLOSE = 32, O_DEV = 64, O_MS = 128, O_CHILDREN = 256, O_TEE = 512, O_FAULT = 1024,
        O_PIPE_PAGES = 2048, O_NETNS = 4096, O_REWRITE = 8192,
-       O_RCVBUF = 16384 };
+       O_RCVBUF = 16384, O_PIPE = 32768, O_OFFLINE_MS = 65536 };
 
 struct opts {
 	long pages, hold_ms, keep_ms, ms, children;	/* hold_ms -1: not given */
 	long pipe_pages;	/* vmsplice: pipe capacity in pages (0: all) */
 	long rcvbuf;		/* socket workloads: receiver's SO_RCVBUF (0: big) */
+	long offline_ms;	/* offline: limit of the first attempt (0: default) */
 	const char *dev;
-	bool write, drain, tee, fault, netns, rewrite;
+	bool write, drain, tee, fault, netns, rewrite, pipe;
 	unsigned int seen;				/* O_* given */
 };
 
@@ -71,7 +74,8 @@ struct res {
 	struct {		/* extra JSON fields, in order */
 		const char *key, *str;	/* str: a string (must outlive emit) */
 		long long val;
-		char kind;		/* 'i' integer, 'b' boolean, 's' string */
+		char kind;		/* 'i' integer, 'b' boolean, 's' string,
+					 * 'j' str is JSON, printed as is */
 	} extra[MAX_EXTRA];
 	int nkids;		/* fork-pvr: results of the children */
 	const struct res *kids;
@@ -104,6 +108,7 @@ int fail(struct res *r, const char *step);
 void extra(struct res *r, const char *key, long long val);
 void extra_bool(struct res *r, const char *key, bool val);
 void extra_str(struct res *r, const char *key, const char *val);
+void extra_json(struct res *r, const char *key, const char *json);
 double now_ms(void);
 void sleep_ms(long ms);
 bool read_full(int fd, void *p, size_t n);
@@ -155,6 +160,44 @@ int conn_wait_acked(const struct conn *c, long ms);
 int conn_read(struct conn *c, struct res *r, long long count, struct rcv_report *rep);
 int conn_close(struct conn *c, struct res *r);
 
+/*
+ * zone.c: where a buffer's pages are. PFNs from /proc/self/pagemap (0: not
+ * present or hidden), zones from the spans in /proc/zoneinfo.
+ */
+#define PFN_ABSENT	UINT64_MAX	/* buf_pfns(): page not present */
+
+struct migstat { long long ok, fail; };	/* pgmigrate_success/_fail; -1 unknown */
+
+int buf_pfns(const char *buf, size_t n, uint64_t *pfn);
+const char *pfn_zone(uint64_t pfn);
+uint64_t zone_spanned(const char *name);
+void zone_report(struct res *r, const char *buf, size_t n, const char *zkey,
+		 const char *pkey);
+struct migstat migstat_now(void);
+void migstat_report(struct res *r, struct migstat a, struct migstat b,
+		    const char *okkey, const char *failkey);
+int pipe_hold(struct res *r, int pfd[2], char *buf, size_t n);
+
+/* memblock.c: memory blocks for the offline workload */
+#define MEMDIR		"/sys/devices/system/memory"
+
+struct wres {			/* a bounded write to a sysfs file */
+	long long ret;		/* write()'s return value, -1 if none */
+	int err;		/* the writer's errno */
+	const char *end;	/* "done", "eintr", "error", "killed", "unkillable" */
+	double ms;
+};
+
+struct blk_info {
+	const char *vz, *st, *zone;	/* valid_zones, state, zone by zoneinfo */
+	long unmovable;			/* reserved or hole pages, -1 unknown */
+};
+
+struct wres state_write(const char *path, const char *val, long limit_ms);
+const char *sysfs_str(const char *path);
+const char *block_file(char path[96], long blk, const char *name);
+bool block_usable(long blk, long long bsize, struct blk_info *bi);
+
 /* rtnl.c: 0 or -errno */
 int rtnl_veth_add(const char *name, const char *peer, int peer_pid);
 int rtnl_addr_up(const char *ifname, const char *addr, int prefixlen);
@@ -167,5 +210,6 @@ int do_vmsplice(const struct opts *o, struct res *r);
 int do_odirect(const struct opts *o, struct res *r);
 int do_splice_sock(const struct opts *o, struct res *r);
 int do_zerocopy(const struct opts *o, struct res *r);
+int do_offline(const struct opts *o, struct res *r);
 
 #endif /* PINLOAD_H */
