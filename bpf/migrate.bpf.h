@@ -24,6 +24,7 @@
 #define PT_MIGRATE_BPF_H
 
 #define PT_MIG_MAX_FOLIOS	4096
+#define PT_PF_KTHREAD		0x00200000	/* include/linux/sched.h, the same since 2.6 */
 #define PT_MIG_REPORT_NS	1000000000ULL	/* one detailed failure per task per second */
 
 struct mig_ctx {
@@ -244,6 +245,7 @@ static __always_inline int range_exit(enum pt_hook hook, __u8 be, struct hargs *
 static __always_inline void pin_fail(enum pt_hook hook, __u8 be, struct hargs *h, __u8 api,
 				     __u64 addr, __u64 nr, __u64 flags, __u32 pt_flags)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pt_event *e;
 	__u8 one = 1;
@@ -259,6 +261,9 @@ static __always_inline void pin_fail(enum pt_hook hook, __u8 be, struct hargs *h
 		e->stack_id = event_stack(hook, h->ctx);
 		event_submit(e, hook);
 	}
+	/* kernel threads (io_uring workers, drivers) never return from a syscall */
+	if (BPF_CORE_READ(task, flags) & PT_PF_KTHREAD)
+		return;
 	if (bpf_map_update_elem(&pin_failed, &tid, &one, BPF_NOEXIST) == 0)
 		__sync_fetch_and_add(&pin_failed_count, 1);
 }

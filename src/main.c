@@ -13,6 +13,7 @@
 #include "facts.h"
 #include "foll.h"
 #include "opts.h"
+#include "place.h"
 #include "plan.h"
 #include "probe.h"
 #include "trace.h"
@@ -94,6 +95,17 @@ static int cmd_check(const struct pt_opts *o, const struct kernel_facts *kf,
 		printf("FOLL_*:    from %s: PIN=0x%x GET=0x%x LONGTERM=0x%x WRITE=0x%x\n",
 		       foll->from_btf ? "BTF" : "the legacy table (BTF has none: kernel < 6.3)",
 		       foll->pin, foll->get, foll->longterm, foll->write);
+	if (!o->facts_path) {
+		struct place pl;
+
+		place_init(&pl, o->btf_path);
+		printf("zones:     ");
+		for (int i = 0; i < pl.nzones; i++)
+			printf("%s%s", i ? " " : "", pl.zone_names[i]);
+		printf("%s (page frames and zone bits are calibrated when tracing starts)\n",
+		       pl.nzones ? "" : "unknown: no enum zone_type in BTF");
+		printf("CMA:       %s\n", pl.how_cma);
+	}
 	printf("\nAttach plan (backend mode %s):\n",
 	       p->mode == MODE_AUTO ? "auto" : p->mode == MODE_FENTRY ? "fentry" : "kprobe");
 	plan_print(stdout, p);
