@@ -101,26 +101,32 @@ struct pt_calib calib = {};
 SEC("raw_tp")
 int calibrate(void *ctx)
 {
+	struct folio *fo;
 	struct page *pg;
-	__u64 base = 0;
+	__u64 base = calib.guess;
 
 	calib.page_size = bpf_core_type_size(struct page);
 	calib.err = 0;
-	if (!&vmemmap_base) {
-		calib.vmemmap_base = 0;
-		return 0;
+	calib.exported = 0;
+	if (&vmemmap_base) {
+		calib.err = bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
+		if (calib.err)
+			return 0;
+		calib.exported = 1;
 	}
-	calib.err = bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
-	if (calib.err)
-		return 0;
 	calib.vmemmap_base = base;
+	if (!base)
+		return 0;
 	calib.page = base + calib.pfn * calib.page_size;
 	calib.err = bpf_probe_read_kernel(&calib.flags, sizeof(calib.flags), (void *)calib.page);
 	if (calib.err)
 		return 0;
 	pg = (struct page *)calib.page;	/* BPF_CORE_READ takes no field of ours */
+	fo = (struct folio *)calib.page;
 	calib.mapping = (__u64)BPF_CORE_READ(pg, mapping);
 	calib.refcount = BPF_CORE_READ(pg, _refcount.counter);
+	if (bpf_core_type_exists(struct folio))
+		calib.index = BPF_CORE_READ(fo, index);
 	return 0;
 }
 

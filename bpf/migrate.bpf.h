@@ -295,6 +295,47 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/*
+ * CMA (only kernels with CONFIG_CMA have these tracepoints). Only the
+ * arguments every version has at the same place are read: (name, pfn, page,
+ * count, ...); cma_alloc_finish gained errorno (6th) in 6.6.
+ */
+static __always_inline int cma_event(enum pt_hook hook, void *ctx, __u64 pfn, __u64 count,
+				     __s64 err)
+{
+	struct pt_event *e;
+
+	STAT_INC(hook, hits);
+	e = event_reserve(hook, PT_EV_CMA, PT_BACKEND_TP);
+	if (!e)
+		return 0;
+	e->addr = pfn;
+	e->nr_req = count;
+	e->ret = err;
+	e->stack_id = event_stack(hook, ctx);
+	event_submit(e, hook);
+	return 0;
+}
+
+SEC("?tp_btf/cma_alloc_busy_retry")
+int cma_busy(unsigned long long *ctx)
+{
+	return cma_event(PT_HOOK_CMA_BUSY, ctx, ctx[1], ctx[3], 0);
+}
+
+SEC("?tp_btf/cma_alloc_finish")
+int cma_finish(unsigned long long *ctx)
+{
+	__s64 err = -12;	/* -ENOMEM: what cma_alloc() fails with before 6.6 */
+
+	if (ctx[2])
+		return 0;	/* a page: the allocation worked */
+	/* dead code for the verifier where the loader says there is no 6th argument */
+	if (cfg.cma_finish_errno)
+		err = (int)ctx[5];
+	return cma_event(PT_HOOK_CMA_FINISH, ctx, ctx[1], ctx[3], err);
+}
+
 PT_HOOK_ENTRY(putback, PT_HOOK_PUTBACK, 1, putback_entry)
 PT_HOOK_EXIT(offline_pages, PT_HOOK_OFFLINE_PAGES, 2, range_exit)
 PT_HOOK_EXIT(alloc_contig, PT_HOOK_ALLOC_CONTIG, 2, range_exit)

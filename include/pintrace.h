@@ -69,6 +69,8 @@ enum pt_hook {
 	PT_HOOK_OFFLINE_PAGES,		/* offline_pages: memory hot-unplug of a block */
 	PT_HOOK_ALLOC_CONTIG,		/* alloc_contig_range(_noprof): CMA, gigantic pages */
 	PT_HOOK_SYS_EXIT,		/* tracepoint sys_exit: the errno a failed pin caused */
+	PT_HOOK_CMA_BUSY,		/* tracepoint cma_alloc_busy_retry: a window that would not isolate */
+	PT_HOOK_CMA_FINISH,		/* tracepoint cma_alloc_finish: a CMA allocation that failed */
 	/* process tree following for `pintrace run` */
 	PT_HOOK_SCHED_FORK,
 	PT_HOOK_SCHED_EXIT,
@@ -87,6 +89,7 @@ enum pt_event_type {
 	PT_EV_PIN_FAIL = 9,	/* a long-term pin failed (__gup_longterm_locked < 0) */
 	PT_EV_SYSCALL = 10,	/* the syscall in which a long-term pin failed returned */
 	PT_EV_RANGE = 11,	/* memory offline / alloc_contig_range returned */
+	PT_EV_CMA = 12,		/* CMA: a busy window was retried, or the allocation failed */
 };
 
 /*
@@ -103,6 +106,9 @@ enum pt_event_type {
  *   SYSCALL       ret = syscall return; nr_req = syscall number
  *   RANGE         hook = OFFLINE_PAGES or ALLOC_CONTIG; addr = first pfn;
  *                 nr_req = pages; ret = result
+ *   CMA           hook = CMA_BUSY (addr = first pfn of the busy window) or
+ *                 CMA_FINISH (a failed allocation; addr = pfn the kernel
+ *                 reports); nr_req = pages; ret = -errno (FINISH)
  */
 
 /* pt_event.pt_flags: kernel FOLL_* bits normalised by the BPF side */
@@ -189,6 +195,8 @@ struct pt_cfg {
 	__u8  trace_refs;	/* emit FOLL_GET grabs as events, not only counts */
 	__u8  grab_page_ret_bool; /* try_grab_page returns bool (<= 6.1), else int 0/-errno */
 	char  comm[PT_COMM_LEN];
+	__u8  cma_finish_errno;	/* cma_alloc_finish has its errorno argument (6.6+) */
+	__u8  __pad[3];
 };
 
 #define PT_MAX_TRACKED_FOLIOS	(256 * 1024)
@@ -233,20 +241,24 @@ struct pt_migrate_stats {
  */
 struct pt_calib {
 	__u64 pfn;		/* in */
-	__u64 vmemmap_base;	/* out: 0 when the kernel does not export it */
+	__u64 guess;		/* in: vmemmap base to try if the kernel exports none */
+	__u64 vmemmap_base;	/* out: the exported one, else guess */
 	__u64 page;		/* out: vmemmap_base + pfn * sizeof(struct page) */
 	__u64 flags;		/* out: page->flags, raw */
 	__u64 mapping;		/* out: page->mapping (bit 0: anonymous) */
+	__u64 index;		/* out: folio->index (anonymous: the virtual page number) */
 	__s64 refcount;		/* out */
 	__u32 page_size;	/* out: sizeof(struct page) */
 	__s32 err;		/* out: 0, or the failed read's error */
+	__u8  exported;		/* out: vmemmap_base came from the kernel (kallsyms) */
+	__u8  __pad[7];
 };
 
 _Static_assert(sizeof(struct pt_event) == 128, "pt_event ABI size");
 _Static_assert(sizeof(struct pt_hook_stats) == 48, "pt_hook_stats ABI size");
-_Static_assert(sizeof(struct pt_cfg) == 40, "pt_cfg ABI size");
+_Static_assert(sizeof(struct pt_cfg) == 44, "pt_cfg ABI size");
 _Static_assert(sizeof(struct pt_sample) == 48, "pt_sample ABI size");
 _Static_assert(sizeof(struct pt_migrate_stats) == 48, "pt_migrate_stats ABI size");
-_Static_assert(sizeof(struct pt_calib) == 56, "pt_calib ABI size");
+_Static_assert(sizeof(struct pt_calib) == 80, "pt_calib ABI size");
 
 #endif /* PINTRACE_H */

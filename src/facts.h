@@ -5,10 +5,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define FACTS_MAX_SYMS 64
+#define FACTS_MAX_SYMS 96
 #define FACT_UNKNOWN (-1)
 
-/* What the running kernel says about one function the hook table names. */
+/*
+ * What the running kernel says about one function the hook table names, or
+ * about a tracepoint ("tp/NAME": btf = its btf_trace_NAME typedef exists,
+ * nargs = the tracepoint's arguments).
+ */
 struct sym_fact {
 	char name[64];
 	int kallsyms;		/* exact-name text symbols in /proc/kallsyms (0 absent, >1 ambiguous) */

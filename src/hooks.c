@@ -99,6 +99,10 @@ const struct hook_def pt_hook_defs[] = {
 	  ROLE_MIGRATE, 2, .what = "contiguous allocation (CMA, gigantic pages) and its result" },
 	{ PT_HOOK_SYS_EXIT, "on_sys_exit", { "sys_exit" }, ROLE_MIGRATE, 0, .tracepoint = true,
 	  .what = "the errno a process got from a failed long-term pin" },
+	{ PT_HOOK_CMA_BUSY, "cma_busy", { "cma_alloc_busy_retry" }, ROLE_MIGRATE, 0,
+	  .tracepoint = true, .what = "CMA: a window that could not be isolated (CONFIG_CMA)" },
+	{ PT_HOOK_CMA_FINISH, "cma_finish", { "cma_alloc_finish" }, ROLE_MIGRATE, 0,
+	  .tracepoint = true, .what = "CMA: an allocation that failed (CONFIG_CMA)" },
 	/* process tree */
 	{ PT_HOOK_SCHED_FORK, "on_fork", { "sched_process_fork" }, ROLE_TASK, 0, .tracepoint = true,
 	  .run_only = true },

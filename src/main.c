@@ -75,7 +75,7 @@ static void explain_unsupported(const struct kernel_facts *kf, const char *why)
 }
 
 static int cmd_check(const struct pt_opts *o, const struct kernel_facts *kf,
-		     const struct foll_table *foll, const struct plan *p)
+		     const struct foll_table *foll, const struct plan *p, const struct btf *btf)
 {
 	char why[256];
 	int cov;
@@ -98,7 +98,7 @@ static int cmd_check(const struct pt_opts *o, const struct kernel_facts *kf,
 	if (!o->facts_path) {
 		struct place pl;
 
-		place_init(&pl, o->btf_path);
+		place_init(&pl, btf);
 		printf("zones:     ");
 		for (int i = 0; i < pl.nzones; i++)
 			printf("%s%s", i ? " " : "", pl.zone_names[i]);
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	}
 	plan_build(&kf, o.mode, o.cmd == CMD_RUN, plan);
 	if (o.cmd == CMD_CHECK) {
-		ret = cmd_check(&o, &kf, &foll, plan);
+		ret = cmd_check(&o, &kf, &foll, plan, btf);
 		goto out;
 	}
 	if (!kf.btf) {
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	ret = trace_main(&o, &kf, &foll, plan);
+	ret = trace_main(&o, &kf, &foll, plan, btf);
 out:
 	/* foll's names point into btf: free it last */
 	btf__free(btf);

@@ -16,8 +16,20 @@ static const char *const reason_names[] = {
 	"numa_misplaced", "contig_range", "longterm_pin", "demotion", "damon",
 };
 
+const char *range_op_name(__u8 hook)
+{
+	switch (hook) {
+	case PT_HOOK_OFFLINE_PAGES: return "memory offline";
+	case PT_HOOK_ALLOC_CONTIG: return "alloc_contig_range";
+	case PT_HOOK_CMA_FINISH: return "cma_alloc";
+	}
+	return "range";
+}
+
 const char *migrate_reason_name(__u32 reason, char *buf, size_t len)
 {
+	if (reason == MIG_REASON_CMA_BUSY)
+		return "cma_busy";
 	if (reason < sizeof(reason_names) / sizeof(reason_names[0]))
 		return reason_names[reason];
 	snprintf(buf, len, "reason %u", reason);
@@ -238,7 +250,7 @@ static void on_pin_fail(struct migrate *m, struct output *o, const struct pt_eve
 			f = &m->lone;
 		memset(f, 0, sizeof(*f));
 		fill_task(f, e);
-		f->reason = ~0u;	/* no migration detail: rate-limited or not a migration */
+		f->reason = MIG_REASON_NONE;	/* rate-limited, or not a migration */
 	}
 	f->pin_failed = true;
 	f->pin_api = e->api;
@@ -281,6 +293,40 @@ static void on_range(struct migrate *m, struct output *o, const struct pt_event 
 	out_range(o, r);
 }
 
+/*
+ * A CMA window the kernel could not isolate: look up every page of it in
+ * the tables of holds. Most of a window is free or in use by pages nobody
+ * pins, so only the holders found are reported (no "holder not seen").
+ */
+static void on_cma_busy(struct migrate *m, struct output *o, const struct pt_event *e)
+{
+	const struct place *pl = m->place;
+	struct mig_failure tmp, *f;
+	__u64 n = e->nr_req < MIG_CMA_SCAN_MAX ? e->nr_req : MIG_CMA_SCAN_MAX;
+
+	m->cma_busy++;
+	if (m->cma_busy_last_ns && e->ts_ns - m->cma_busy_last_ns < 1000000000ULL) {
+		m->cma_busy_quiet++;
+		return;
+	}
+	m->cma_busy_last_ns = e->ts_ns;
+	f = new_failure(m);
+	if (!f)
+		f = &tmp;
+	memset(f, 0, sizeof(*f));
+	fill_task(f, e);
+	f->reason = MIG_REASON_CMA_BUSY;
+	f->failed = e->nr_req;
+	f->pin_addr = e->addr;	/* the window's first pfn */
+	f->stack_id = e->stack_id;
+	f->suppressed = m->cma_busy_quiet;
+	m->cma_busy_quiet = 0;
+	for (__u64 i = 0; pl && pl->pfn_known && i < n; i++)
+		f->listed += attribute(m, f, pl->vmemmap + (e->addr + i) * pl->page_size);
+	f->truncated = n < e->nr_req || !pl || !pl->pfn_known;
+	out_migrate_fail(o, f, pl, m->stacks);
+}
+
 void migrate_event(struct migrate *m, struct output *o, const struct pt_event *e)
 {
 	switch (e->type) {
@@ -298,6 +344,12 @@ void migrate_event(struct migrate *m, struct output *o, const struct pt_event *e
 		break;
 	case PT_EV_RANGE:
 		on_range(m, o, e);
+		break;
+	case PT_EV_CMA:
+		if (e->hook == PT_HOOK_CMA_BUSY)
+			on_cma_busy(m, o, e);
+		else
+			on_range(m, o, e);
 		break;
 	}
 }
@@ -326,9 +378,9 @@ void migrate_report_text(const struct migrate *m, FILE *f, const struct pt_migra
 {
 	char eb[24];
 
-	fprintf(f, "\nMigration failures: %llu (long-term pin failures %llu)\n",
+	fprintf(f, "\nMigration failures: %llu (long-term pin failures %llu, busy CMA windows %llu)\n",
 		(unsigned long long)m->fails_total - m->pin_fails_unrelated,
-		(unsigned long long)m->pin_fails);
+		(unsigned long long)m->pin_fails, (unsigned long long)m->cma_busy);
 	stats_text(f, stats);
 	for (size_t i = 0; i < m->nfails; i++)
 		migrate_failure_text(f, &m->fails[i], m->place, m->stacks, now_ns);
@@ -341,8 +393,7 @@ void migrate_report_text(const struct migrate *m, FILE *f, const struct pt_migra
 	for (size_t i = 0; i < m->nranges; i++) {
 		const struct mig_range *r = &m->ranges[i];
 
-		fprintf(f, "  %s pfn 0x%llx +%llu pages by %.16s/%u: %s%s\n",
-			r->hook == PT_HOOK_OFFLINE_PAGES ? "memory offline" : "alloc_contig_range",
+		fprintf(f, "  %s pfn 0x%llx +%llu pages by %.16s/%u: %s%s\n", range_op_name(r->hook),
 			(unsigned long long)r->pfn, (unsigned long long)r->pages, r->comm, r->pid,
 			r->ret ? "failed " : "succeeded", r->ret ? errno_name(r->ret, eb, sizeof(eb)) : "");
 	}
@@ -379,6 +430,7 @@ json_object *migrate_report_json(const struct migrate *m, const struct pt_migrat
 	json_object_object_add(j, "failures_total", json_object_new_int64((int64_t)m->fails_total));
 	json_object_object_add(j, "failures_not_kept", json_object_new_int64((int64_t)m->fails_unrecorded));
 	json_object_object_add(j, "pin_failures", json_object_new_int64((int64_t)m->pin_fails));
+	json_object_object_add(j, "cma_busy_windows", json_object_new_int64((int64_t)m->cma_busy));
 	json_object_object_add(j, "folios_not_buffered", json_object_new_int64((int64_t)m->pending_dropped));
 	json_object_object_add(j, "by_reason", by);
 	json_object_object_add(j, "ranges", rg);

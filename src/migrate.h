@@ -26,6 +26,9 @@
 #define MIG_MAX_HOLDERS		16	/* holder groups kept per failure */
 #define MIG_MAX_RECORDS		256	/* failures kept for the exit summary */
 #define MIG_MAX_PENDING		(64 * 1024)
+#define MIG_REASON_CMA_BUSY	0x100u	/* mig_failure.reason of a busy CMA window */
+#define MIG_REASON_NONE		(~0u)	/* a failed pin without a migration failure */
+#define MIG_CMA_SCAN_MAX	(64 * 1024)	/* pages of a busy window looked up */
 
 enum holder_kind {
 	HOLDER_PIN,	/* a FOLL_PIN pin (pintable) */
@@ -99,6 +102,8 @@ struct migrate {
 	__u64 ranges_total;
 	__u64 pin_fails;		/* long-term pin failures */
 	__u64 pin_fails_unrelated;	/* without a migration failure before them */
+	__u64 cma_busy, cma_busy_quiet;	/* busy CMA windows, of which only counted */
+	__u64 cma_busy_last_ns;		/* rate limit: one detailed window a second */
 	struct mig_failure *last_pin;	/* for its syscall's return */
 	__u32 last_pin_tid;
 	struct mig_failure lone;	/* pin failure without a migration failure */
@@ -110,6 +115,8 @@ void migrate_free(struct migrate *m);
 /* MIGRATE_PAGE, MIGRATE_FAIL, PIN_FAIL, SYSCALL and RANGE events. */
 void migrate_event(struct migrate *m, struct output *o, const struct pt_event *e);
 
+/* "memory offline", "alloc_contig_range", "cma_alloc" */
+const char *range_op_name(__u8 hook);
 /* Names: "longterm_pin", "memory_hotplug", ...; "reason N" when unknown. */
 const char *migrate_reason_name(__u32 reason, char *buf, size_t len);
 /* "io_uring_register", or "syscall N". */

@@ -41,7 +41,7 @@ static const char *err_text(__s64 ret, char *buf, size_t len)
 
 static const char *fail_reason(const struct mig_failure *f, char *buf, size_t len)
 {
-	if (f->reason == ~0u)
+	if (f->reason == MIG_REASON_NONE)
 		return "no migration detail";
 	return migrate_reason_name(f->reason, buf, len);
 }
@@ -79,6 +79,30 @@ static void holder_text(FILE *out, const struct mig_failure *f, const struct mig
 	stack_print(sf, o->stack_id, out, "       ", STACK_FRAMES);
 }
 
+static const char *cma_area(const struct place *pl, __u64 pfn)
+{
+	int i = pl && pl->ncma ? cma_find(pl->cma, pl->ncma, pfn) : -1;
+
+	return i >= 0 ? pl->cma[i].name : "?";
+}
+
+static void cma_busy_text(FILE *out, const struct mig_failure *f, const struct place *pl,
+			  const struct stackfmt *sf, const char *comm)
+{
+	fprintf(out, "!! CMA window busy (area %s) in %s/%u: pfn 0x%llx +%llu pages could not be "
+		"isolated; %u of them held by holds pintrace follows%s\n", cma_area(pl, f->pin_addr),
+		comm, f->pid, (unsigned long long)f->pin_addr, (unsigned long long)f->failed,
+		f->listed, f->truncated ? " (window not fully checked)" : "");
+	if (f->suppressed)
+		fprintf(out, "   (and %llu earlier busy windows, only counted)\n",
+			(unsigned long long)f->suppressed);
+	stack_print(sf, f->stack_id, out, "   ", STACK_FRAMES);
+	for (__u32 i = 0; i < f->nholders; i++)
+		holder_text(out, f, &f->holders[i], sf);
+	if (f->holders_more)
+		fprintf(out, "     (%u more holders)\n", f->holders_more);
+}
+
 void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct place *pl,
 			  const struct stackfmt *sf, __u64 now_ns)
 {
@@ -86,7 +110,11 @@ void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct p
 	size_t zl = 0;
 
 	comm_of(f->comm, comm, sizeof(comm));
-	if (f->reason != ~0u) {
+	if (f->reason == MIG_REASON_CMA_BUSY) {
+		cma_busy_text(out, f, pl, sf, comm);
+		return;
+	}
+	if (f->reason != MIG_REASON_NONE) {
 		for (int z = 0; z < 8; z++)
 			if (f->zone_pages[z] && zl < sizeof(zones))
 				zl += snprintf(zones + zl, sizeof(zones) - zl, "%s%s %u",
@@ -112,7 +140,7 @@ void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct p
 	}
 	if (f->pin_failed) {
 		fprintf(out, "%s long-term pin failed in %s/%u: %s of %llu pages at 0x%llx returned %s\n",
-			f->reason == ~0u ? "!!" : "  ->", comm, f->pid, hook_name(f->pin_api),
+			f->reason == MIG_REASON_NONE ? "!!" : "  ->", comm, f->pid, hook_name(f->pin_api),
 			(unsigned long long)f->pin_nr, (unsigned long long)f->pin_addr,
 			err_text(f->pin_ret, eb, sizeof(eb)));
 		if (f->sys_known)
@@ -169,7 +197,11 @@ json_object *migrate_failure_json(const struct mig_failure *f, const struct plac
 	json_object_object_add(j, "comm", json_str_kernel(f->comm, sizeof(f->comm)));
 	json_object_object_add(j, "ago_ns", json_object_new_int64(
 		(int64_t)(now_ns > f->ts_ns ? now_ns - f->ts_ns : 0)));
-	if (f->reason != ~0u) {
+	if (f->reason == MIG_REASON_CMA_BUSY) {
+		json_object_object_add(j, "cma_area", json_object_new_string(cma_area(pl, f->pin_addr)));
+		json_object_object_add(j, "pfn", json_hex(f->pin_addr));
+	}
+	if (f->reason != MIG_REASON_NONE) {
 		json_object_object_add(j, "reason", json_object_new_string(fail_reason(f, rb, sizeof(rb))));
 		json_object_object_add(j, "pages_failed", json_object_new_int64((int64_t)f->failed));
 		json_object_object_add(j, "pages_moved", json_object_new_int64((int64_t)f->moved));
@@ -241,7 +273,7 @@ void out_pin_fail(struct output *o, const struct mig_failure *f, const struct st
 			comm_of(f->comm, comm, sizeof(comm)), f->pid, hook_name(f->pin_api),
 			(unsigned long long)f->pin_nr, (unsigned long long)f->pin_addr,
 			err_text(f->pin_ret, eb, sizeof(eb)),
-			f->reason == ~0u ? " (no migration failure seen before it)"
+			f->reason == MIG_REASON_NONE ? " (no migration failure seen before it)"
 					 : ": the migration failure above is why");
 		return;
 	}
@@ -254,7 +286,7 @@ void out_pin_fail(struct output *o, const struct mig_failure *f, const struct st
 	json_object_object_add(j, "ret", json_object_new_int64(f->pin_ret));
 	json_object_object_add(j, "nr_pages", json_object_new_int64((int64_t)f->pin_nr));
 	json_object_object_add(j, "addr", json_hex(f->pin_addr));
-	json_object_object_add(j, "migrate_fail_id", f->reason == ~0u ? NULL :
+	json_object_object_add(j, "migrate_fail_id", f->reason == MIG_REASON_NONE ? NULL :
 			       json_object_new_int64((int64_t)f->id));
 	out_json_emit(o, live_record(o, "pin_fail", f->ts_ns, j));
 }
@@ -275,7 +307,7 @@ void out_pin_fail_errno(struct output *o, const struct mig_failure *f, __u64 ts)
 	json_object_object_add(j, "comm", json_str_kernel(f->comm, sizeof(f->comm)));
 	json_object_object_add(j, "syscall", json_object_new_string(syscall_name(f->sys_nr, sb, sizeof(sb))));
 	json_object_object_add(j, "ret", json_object_new_int64(f->sys_ret));
-	json_object_object_add(j, "migrate_fail_id", f->reason == ~0u ? NULL :
+	json_object_object_add(j, "migrate_fail_id", f->reason == MIG_REASON_NONE ? NULL :
 			       json_object_new_int64((int64_t)f->id));
 	out_json_emit(o, live_record(o, "pin_fail_errno", ts, j));
 }
@@ -285,7 +317,8 @@ json_object *range_json(const struct mig_range *r)
 	json_object *j = json_object_new_object();
 
 	json_object_object_add(j, "op", json_object_new_string(
-		r->hook == PT_HOOK_OFFLINE_PAGES ? "memory_offline" : "alloc_contig_range"));
+		r->hook == PT_HOOK_OFFLINE_PAGES ? "memory_offline" :
+		r->hook == PT_HOOK_CMA_FINISH ? "cma_alloc" : "alloc_contig_range"));
 	json_object_object_add(j, "pid", json_object_new_int64(r->pid));
 	json_object_object_add(j, "comm", json_str_kernel(r->comm, sizeof(r->comm)));
 	json_object_object_add(j, "pfn", json_hex(r->pfn));
@@ -302,8 +335,7 @@ void out_range(struct output *o, const struct mig_range *r)
 
 	if (o->fmt == OUT_TEXT) {
 		fprintf(o->f, "%s %s of pfn 0x%llx +%llu pages by %s/%u %s%s",
-			r->ret ? "!!" : "--",
-			r->hook == PT_HOOK_OFFLINE_PAGES ? "memory offline" : "alloc_contig_range",
+			r->ret ? "!!" : "--", range_op_name(r->hook),
 			(unsigned long long)r->pfn, (unsigned long long)r->pages,
 			comm_of(r->comm, comm, sizeof(comm)), r->pid, r->ret ? "failed: " : "succeeded",
 			r->ret ? err_text(r->ret, eb, sizeof(eb)) : "");

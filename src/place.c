@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -11,6 +12,17 @@
 
 #define MAX_NODES_SHIFT 10	/* CONFIG_NODES_SHIFT is at most 10 on x86_64 and arm64 */
 #define MAX_ZONEINFO 64
+
+/*
+ * Where struct pages start when the kernel does not say (no vmemmap_base in
+ * kallsyms): x86_64's fixed VMEMMAP_START without CONFIG_RANDOMIZE_MEMORY
+ * (4-level paging). Only ever used after our own page checks out there.
+ */
+#if defined(__x86_64__)
+#define VMEMMAP_GUESS 0xffffea0000000000ULL
+#else
+#define VMEMMAP_GUESS 0ULL
+#endif
 
 /* "ZONE_DMA32" -> "DMA32", "ZONE_NORMAL" -> "Normal": the names zoneinfo prints. */
 static void zone_display_name(const char *enum_name, char *out, size_t len)
@@ -75,9 +87,8 @@ static bool btf_has_enumerator(const struct btf *btf, const char *type, const ch
 	return false;
 }
 
-void place_init(struct place *p, const char *btf_path)
+void place_init(struct place *p, const struct btf *btf)
 {
-	struct btf *btf;
 	char why[160] = "";
 	int n;
 
@@ -86,7 +97,6 @@ void place_init(struct place *p, const char *btf_path)
 	p->calib_zone = -1;
 	snprintf(p->how_pfn, sizeof(p->how_pfn), "not calibrated");
 	snprintf(p->how_zone, sizeof(p->how_zone), "not calibrated");
-	btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
 	if (!btf) {
 		snprintf(p->how_cma, sizeof(p->how_cma), "unknown: no kernel BTF");
 		return;
@@ -94,7 +104,6 @@ void place_init(struct place *p, const char *btf_path)
 	zones_from_btf(p, btf);
 	/* MIGRATE_CMA exists only with CONFIG_CMA: no guessing from debugfs alone */
 	p->kernel_cma = btf_has_enumerator(btf, "migratetype", "MIGRATE_CMA");
-	btf__free(btf);
 	if (!p->kernel_cma) {
 		snprintf(p->how_cma, sizeof(p->how_cma),
 			 "none: this kernel has no CMA (MIGRATE_CMA absent from its BTF: CONFIG_CMA off)");
@@ -196,6 +205,7 @@ void place_calibrate(struct place *p, struct session *s)
 	    (ns = kconfig_nodes_shift(kp.path, KCONFIG_NPATHS)) >= 0 && p->zones_width)
 		cfg_shift = 64 - ns - p->zones_width;
 	pg = calibration_page(&c.pfn, why, sizeof(why));
+	c.guess = VMEMMAP_GUESS;
 	if (!pg) {
 		snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: %s", why);
 	} else if (session_calibrate(s, &c) || c.err) {
@@ -203,17 +213,24 @@ void place_calibrate(struct place *p, struct session *s)
 			 strerror(c.err ? -c.err : errno));
 	} else if (!c.vmemmap_base) {
 		snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: the kernel does not export "
-			 "vmemmap_base (CONFIG_KALLSYMS_ALL off)");
-	} else if (!(c.mapping & 1) || c.refcount < 1) {
-		snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: vmemmap_base 0x%llx does not "
-			 "check out (pfn 0x%llx is not our anonymous page)",
-			 (unsigned long long)c.vmemmap_base, (unsigned long long)c.pfn);
+			 "vmemmap_base (CONFIG_KALLSYMS_ALL off) and this architecture has no default");
+	} else if (!(c.mapping & 1) || c.refcount < 1 ||
+		   (c.index && c.index != (__u64)(uintptr_t)pg / 4096)) {
+		/* an anonymous page of ours, at its own virtual page number: nothing else */
+		snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: %s vmemmap_base 0x%llx does not "
+			 "check out (pfn 0x%llx is not our anonymous page)%s",
+			 c.exported ? "the exported" : "the default", (unsigned long long)c.vmemmap_base,
+			 (unsigned long long)c.pfn, c.exported ? "" :
+			 "; the kernel does not export vmemmap_base (CONFIG_KALLSYMS_ALL off)");
 	} else {
 		p->pfn_known = true;
 		p->vmemmap = c.vmemmap_base;
+		p->page_size = c.page_size;
 		p->calib_pfn = c.pfn;
-		snprintf(p->how_pfn, sizeof(p->how_pfn), "vmemmap_base 0x%llx, checked with our page "
-			 "at pfn 0x%llx", (unsigned long long)p->vmemmap, (unsigned long long)c.pfn);
+		snprintf(p->how_pfn, sizeof(p->how_pfn), "vmemmap_base 0x%llx (%s), checked with our "
+			 "page at pfn 0x%llx", (unsigned long long)p->vmemmap,
+			 c.exported ? "kallsyms" : "not exported: the default layout",
+			 (unsigned long long)c.pfn);
 		shift = solve_shift(p, &c, why, sizeof(why));
 	}
 	if (pg)

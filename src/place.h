@@ -24,6 +24,7 @@ struct session;
 struct place {
 	bool pfn_known, zone_known;
 	__u64 vmemmap;			/* struct page of pfn 0 */
+	__u32 page_size;		/* sizeof(struct page) */
 	__u8 zone_shift, zone_mask;
 	int zones_width;		/* bits: order_base_2(__MAX_NR_ZONES) */
 	int movable;			/* ZONE_MOVABLE's index, -1: none */
@@ -37,11 +38,13 @@ struct place {
 	char how_pfn[200], how_zone[240], how_cma[200];
 };
 
+struct btf;
+
 /*
- * Zone names and CMA from BTF and debugfs (no BPF needed): the part of the
- * set-up `pintrace check` can show too. btf_path: NULL for the running kernel.
+ * Zone names and CMA from the kernel's BTF (NULL: unknown) and debugfs (no
+ * BPF needed): the part of the set-up `pintrace check` can show too.
  */
-void place_init(struct place *p, const char *btf_path);
+void place_init(struct place *p, const struct btf *btf);
 /* Calibrate through the loaded session and hand the result to the BPF side. */
 void place_calibrate(struct place *p, struct session *s);
 

@@ -122,8 +122,16 @@ static void plan_hook(const struct kernel_facts *kf, enum backend_mode mode, boo
 	bool f, k;
 
 	if (d->tracepoint) {
+		char tp[64];
+
+		snprintf(tp, sizeof(tp), "tp/%s", d->syms[0]);
+		s = facts_sym(kf, tp);
 		hp->sym = d->syms[0];
-		if (d->run_only && !follow_tree) {
+		/* facts recorded before tracepoints were probed say nothing: assume present */
+		if (kf->btf && s && !s->btf) {
+			hp->state = PLAN_ABSENT;
+			snprintf(hp->why, sizeof(hp->why), "no such tracepoint in this kernel");
+		} else if (d->run_only && !follow_tree) {
 			hp->state = PLAN_SKIPPED;
 			snprintf(hp->why, sizeof(hp->why), "only for `run`");
 		} else if (!kf->tp_btf) {

@@ -20,8 +20,13 @@ static void add_table_symbols(struct kernel_facts *kf)
 	for (size_t i = 0; i < pt_hook_ndefs; i++) {
 		const struct hook_def *d = &pt_hook_defs[i];
 
-		if (d->tracepoint)
+		if (d->tracepoint) {
+			char tp[64];
+
+			snprintf(tp, sizeof(tp), "tp/%s", d->syms[0]);
+			facts_sym_add(kf, tp);
 			continue;
+		}
 		for (int j = 0; j < HOOK_MAX_SYMS && d->syms[j]; j++)
 			facts_sym_add(kf, d->syms[j]);
 		if (d->with_sym)
@@ -101,13 +106,39 @@ static void type_name(const struct btf *btf, __u32 id, char *buf, size_t len)
 			*c = '_';
 }
 
+/* A tracepoint exists when its btf_trace_NAME typedef (pointer to the probe's prototype) does. */
+static void probe_tracepoint(struct sym_fact *s, const struct btf *btf)
+{
+	const struct btf_type *t;
+	char name[96];
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", s->name + 3);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return;
+	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t))
+		return;
+	s->btf = true;
+	s->btf_nargs = btf_vlen(t) > 0 ? btf_vlen(t) - 1 : 0;	/* the first is the probe's data */
+}
+
 static void probe_btf(struct kernel_facts *kf, const struct btf *btf)
 {
 	for (size_t i = 0; i < kf->nsyms; i++) {
 		struct sym_fact *s = &kf->syms[i];
 		const struct btf_type *t, *pt;
 		const struct btf_param *p;
-		int id = btf__find_by_name_kind(btf, s->name, BTF_KIND_FUNC);
+		int id;
+
+		if (!strncmp(s->name, "tp/", 3)) {
+			probe_tracepoint(s, btf);
+			continue;
+		}
+		id = btf__find_by_name_kind(btf, s->name, BTF_KIND_FUNC);
 
 		if (id < 0)
 			continue;

@@ -115,6 +115,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		break;
 	case PT_EV_MIGRATE_FAIL:
 	case PT_EV_PIN_FAIL:
+	case PT_EV_CMA:
 		stacks_ready(t);
 		/* fall through */
 	case PT_EV_MIGRATE_PAGE:
@@ -128,48 +129,44 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static void on_held(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
-		    __u64 age, void *ctx)
-{
-	struct tracer *t = ctx;
-	bool cma;
-
-	out_held(&t->out, t0 + age, folio, ow, refs, age);
-	if (place_unpinnable(&t->place, ow->pfn, ow->zone, &cma)) {
-		stacks_ready(t);
-		movable_held(&t->mov, MOV_HELD_PIN, folio, ow, t0, t0 + age);
-	}
-}
-
 /* Pipe and skb holds past --min-hold: only those on movable/CMA memory are news. */
-static void on_held_pipe(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
-			 __u64 age, void *ctx)
+static void held_movable(struct tracer *t, enum mov_kind kind, __u64 folio,
+			 const struct pin_owner *ow, __u64 t0, __u64 age)
 {
-	struct tracer *t = ctx;
 	bool cma;
 
 	if (!place_unpinnable(&t->place, ow->pfn, ow->zone, &cma))
 		return;
 	stacks_ready(t);
-	movable_held(&t->mov, MOV_HELD_PIPE, folio, ow, t0, t0 + age);
+	movable_held(&t->mov, kind, folio, ow, t0, t0 + age);
+}
+
+static void on_held(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
+		    __u64 age, void *ctx)
+{
+	struct tracer *t = ctx;
+
+	out_held(&t->out, t0 + age, folio, ow, refs, age);
+	held_movable(t, MOV_HELD_PIN, folio, ow, t0, age);
+}
+
+static void on_held_pipe(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
+			 __u64 age, void *ctx)
+{
+	held_movable(ctx, MOV_HELD_PIPE, folio, ow, t0, age);
 }
 
 static void on_held_skb(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
 			__u64 age, void *ctx)
 {
-	struct tracer *t = ctx;
-	bool cma;
-
-	if (!place_unpinnable(&t->place, ow->pfn, ow->zone, &cma))
-		return;
-	stacks_ready(t);
-	movable_held(&t->mov, MOV_HELD_SKB, folio, ow, t0, t0 + age);
+	held_movable(ctx, MOV_HELD_SKB, folio, ow, t0, age);
 }
 
 static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts *kf,
 			     const struct foll_table *foll)
 {
 	const struct sym_fact *tgp = facts_sym(kf, "try_grab_page");
+	const struct sym_fact *cmaf = facts_sym(kf, "tp/cma_alloc_finish");
 	struct pt_cfg c = {
 		.foll_write = foll->write,
 		.foll_get = foll->get,
@@ -180,6 +177,8 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts
 		.trace_refs = o->refs,
 		/* bool up to 6.1, then 0/-errno: the BTF return type says which */
 		.grab_page_ret_bool = tgp && (!strcmp(tgp->ret, "bool") || !strcmp(tgp->ret, "_Bool")),
+		/* (name, pfn, page, count, align, errorno) from 6.6 on */
+		.cma_finish_errno = cmaf && cmaf->btf_nargs >= 6,
 	};
 
 	if (o->comm) {
@@ -329,7 +328,7 @@ static int write_ready(const char *path)
 }
 
 int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
-	       const struct foll_table *foll, struct plan *plan)
+	       const struct foll_table *foll, struct plan *plan, const struct btf *btf)
 {
 	struct session_opts so = {
 		.btf_path = o->btf_path, .ringbuf_bytes = o->ringbuf_bytes,
@@ -365,7 +364,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	pintable_set_min_hold(t.holds.pipes, o->min_hold_ns);
 	pintable_set_min_hold(t.holds.skbs, o->min_hold_ns);
 	movable_init(&t.mov, &t.place, &t.stacks);
-	place_init(&t.place, o->btf_path);
+	place_init(&t.place, btf);
 	so.cfg = make_cfg(o, kf, foll);
 	if (o->cmd == CMD_RUN) {
 		err = child_spawn(&c, o->argv);

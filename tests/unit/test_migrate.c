@@ -146,6 +146,46 @@ static void assert_contains(const char *hay, const char *needle)
 		fail_msg("'%s' not in:\n%s", needle, hay ? hay : "(null)");
 }
 
+/*
+ * A busy CMA window: every page of it is looked up by pfn (vmemmap +
+ * pfn * sizeof(struct page)); only holders found are reported. A second
+ * window within a second is only counted; a failed cma_alloc is a range.
+ */
+static void test_cma(void **state)
+{
+	struct fx *x = *state;
+	struct pt_event e;
+
+	x->pl.pfn_known = true;
+	x->pl.vmemmap = 0xffffea0000000000ULL;
+	x->pl.page_size = 64;
+	vmsplice(x, x->pl.vmemmap + (CMA_PFN + 3) * 64, PIPE_A, 7001, 1 * SEC);
+	vmsplice(x, x->pl.vmemmap + (CMA_PFN + 5) * 64, PIPE_A, 7001, 1 * SEC);
+	e = ev(PT_EV_CMA, 40, 2 * SEC);
+	e.hook = PT_HOOK_CMA_BUSY, e.addr = CMA_PFN, e.nr_req = 16;
+	migrate_event(&x->m, &x->o, &e);
+	EQ(x->m.nfails, 1);
+	EQ(x->m.fails[0].reason, MIG_REASON_CMA_BUSY);
+	EQ(x->m.fails[0].listed, 2);
+	EQ(x->m.fails[0].nholders, 1);
+	EQ(x->m.fails[0].holders[0].pages, 2);
+	EQ(x->m.fails[0].unknown, 0);
+	e.ts_ns = 2 * SEC + SEC / 2;
+	migrate_event(&x->m, &x->o, &e);
+	EQ(x->m.nfails, 1);
+	EQ(x->m.cma_busy, 2);
+	EQ(x->m.cma_busy_quiet, 1);
+	e = ev(PT_EV_CMA, 40, 3 * SEC);
+	e.hook = PT_HOOK_CMA_FINISH, e.addr = 0, e.nr_req = 1024, e.ret = -16;
+	migrate_event(&x->m, &x->o, &e);
+	EQ(x->m.nranges, 1);
+	fflush(x->f);
+	assert_contains(x->buf, "!! CMA window busy (area reserved) in memhp/40: pfn 0x80010 +16 pages "
+			"could not be isolated; 2 of them held by holds pintrace follows\n");
+	assert_contains(x->buf, "held by pipe ino 7001: 2 pages");
+	assert_contains(x->buf, "!! cma_alloc of pfn 0x0 +1024 pages by memhp/40 failed: -16 (EBUSY)");
+}
+
 static json_object *get(json_object *j, const char *key)
 {
 	json_object *v = NULL;
@@ -381,7 +421,7 @@ static void test_ranges(void **state)
 	f = open_memstream(&buf, &len);
 	migrate_report_text(&x->m, f, st, 10 * SEC);
 	fclose(f);
-	assert_contains(buf, "Migration failures: 0 (long-term pin failures 0)\n");
+	assert_contains(buf, "Migration failures: 0 (long-term pin failures 0, busy CMA windows 0)\n");
 	assert_contains(buf, "  memory_hotplug   5 migrations, 3 failed (10 pages unmoved, 20 "
 			     "moved); 1 detailed, 2 only counted\n");
 	assert_contains(buf, "memory offline pfn 0x80000 +32768 pages by memhp/40: failed EINTR\n");
@@ -441,6 +481,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cma, setup, teardown),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 	};

@@ -77,6 +77,11 @@ static void test_debian_6_1(void **state)
 	assert_int_equal(hook(&p, PT_HOOK_SPLICE)->state, PLAN_ABSENT);
 	assert_string_equal(hook(&p, PT_HOOK_ZEROCOPY_DONE)->sym, "msg_zerocopy_callback");
 	assert_attach(&p, PT_HOOK_SKB_RELEASE_DATA, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	/* migration failures: the pre-6.10 alloc_contig_range name */
+	assert_attach(&p, PT_HOOK_PUTBACK, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_attach(&p, PT_HOOK_OFFLINE_PAGES, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_string_equal(hook(&p, PT_HOOK_ALLOC_CONTIG)->sym, "alloc_contig_range");
+	assert_attach(&p, PT_HOOK_MIGRATE_START, PT_BACKEND_TP, 0);
 
 	/* forced fentry: the 7-argument API is unavailable, coverage still complete */
 	plan_build(&kf, MODE_FENTRY, false, &p);
@@ -128,6 +133,22 @@ static void test_6_18(void **state)
 	assert_attach(&p, PT_HOOK_UNPIN_FOLIO, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
 	assert_int_equal(hook(&p, PT_HOOK_PIN_USER_PAGES_FAST_ONLY)->state, PLAN_ABSENT);
 	assert_int_equal(plan_coverage(&p, false, why, sizeof(why)), 0);
+	/* migration: the _noprof name since 6.10; tracepoints also outside `run` */
+	assert_attach(&p, PT_HOOK_PUTBACK, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_attach(&p, PT_HOOK_OFFLINE_PAGES, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_string_equal(hook(&p, PT_HOOK_ALLOC_CONTIG)->sym, "alloc_contig_range_noprof");
+	assert_attach(&p, PT_HOOK_MIGRATE_START, PT_BACKEND_TP, 0);
+	assert_attach(&p, PT_HOOK_MIGRATE_END, PT_BACKEND_TP, 0);
+	assert_attach(&p, PT_HOOK_SYS_EXIT, PT_BACKEND_TP, 0);
+	assert_int_equal(hook(&p, PT_HOOK_SCHED_FORK)->state, PLAN_SKIPPED);
+	/* no CONFIG_CMA: no cma tracepoints (a tp_btf program for one would fail the load) */
+	assert_int_equal(hook(&p, PT_HOOK_CMA_BUSY)->state, PLAN_ABSENT);
+	assert_int_equal(hook(&p, PT_HOOK_CMA_FINISH)->state, PLAN_ABSENT);
+	/* a CMA kernel has them */
+	facts_sym_add(&kf, "tp/cma_alloc_finish")->btf = true;
+	plan_build(&kf, MODE_AUTO, false, &p);
+	assert_attach(&p, PT_HOOK_CMA_FINISH, PT_BACKEND_TP, 0);
+	assert_int_equal(hook(&p, PT_HOOK_CMA_BUSY)->state, PLAN_ABSENT);
 }
 
 static void test_locked_host(void **state)
