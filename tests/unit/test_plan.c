@@ -119,6 +119,10 @@ static void test_debian_6_12(void **state)
 	assert_attach(&p, PT_HOOK_SKB_APPEND_PAGEFRAGS, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
 	assert_attach(&p, PT_HOOK_SPLICE, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
 	assert_string_equal(hook(&p, PT_HOOK_ZEROCOPY_DONE)->sym, "msg_zerocopy_complete");
+	/* migration: putback_movable_pages and offline_pages out of line, the _noprof name */
+	assert_attach(&p, PT_HOOK_PUTBACK, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_attach(&p, PT_HOOK_OFFLINE_PAGES, PT_BACKEND_FENTRY, PT_BACKEND_KPROBE);
+	assert_string_equal(hook(&p, PT_HOOK_ALLOC_CONTIG)->sym, "alloc_contig_range_noprof");
 }
 
 static void test_6_18(void **state)
