@@ -63,21 +63,6 @@ const char *syscall_name(__u32 nr, char *buf, size_t len)
 	return buf;
 }
 
-static const char *errno_name(__s64 ret, char *buf, size_t len)
-{
-	switch (-ret) {
-	case ENOMEM: return "ENOMEM";
-	case EBUSY: return "EBUSY";
-	case EFAULT: return "EFAULT";
-	case EAGAIN: return "EAGAIN";
-	case EINTR: return "EINTR";
-	case EINVAL: return "EINVAL";
-	case EPERM: return "EPERM";
-	}
-	snprintf(buf, len, "%lld", (long long)ret);
-	return buf;
-}
-
 int migrate_init(struct migrate *m, const struct place *pl, const struct stackfmt *sf,
 		 struct pintable *pins, struct holds *holds)
 {
@@ -395,7 +380,7 @@ void migrate_report_text(const struct migrate *m, FILE *f, const struct pt_migra
 
 		fprintf(f, "  %s pfn 0x%llx +%llu pages by %.16s/%u: %s%s\n", range_op_name(r->hook),
 			(unsigned long long)r->pfn, (unsigned long long)r->pages, r->comm, r->pid,
-			r->ret ? "failed " : "succeeded", r->ret ? errno_name(r->ret, eb, sizeof(eb)) : "");
+			r->ret ? "failed " : "succeeded", r->ret ? errno_text(r->ret, eb, sizeof(eb)) : "");
 	}
 }
 

@@ -129,6 +129,8 @@ json_object *migrate_report_json(const struct migrate *m, const struct pt_migrat
 				 __u64 now_ns);
 
 /* Rendering (output_migrate.c). */
+/* "-12 (ENOMEM)", or "-99" for an errno without a name here. */
+const char *errno_text(__s64 ret, char *buf, size_t len);
 void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct place *pl,
 			  const struct stackfmt *sf, __u64 now_ns);
 json_object *migrate_failure_json(const struct mig_failure *f, const struct place *pl,

@@ -19,7 +19,7 @@ static const char *comm_of(const char *c, char *buf, size_t len)
 	return sanitize_text(c, PT_COMM_LEN, buf, len);
 }
 
-static const char *err_text(__s64 ret, char *buf, size_t len)
+const char *errno_text(__s64 ret, char *buf, size_t len)
 {
 	const char *n = NULL;
 
@@ -79,6 +79,14 @@ static void holder_text(FILE *out, const struct mig_failure *f, const struct mig
 	stack_print(sf, o->stack_id, out, "       ", STACK_FRAMES);
 }
 
+static void holders_text(FILE *out, const struct mig_failure *f, const struct stackfmt *sf)
+{
+	for (__u32 i = 0; i < f->nholders; i++)
+		holder_text(out, f, &f->holders[i], sf);
+	if (f->holders_more)
+		fprintf(out, "     (%u more holders)\n", f->holders_more);
+}
+
 static const char *cma_area(const struct place *pl, __u64 pfn)
 {
 	int i = pl && pl->ncma ? cma_find(pl->cma, pl->ncma, pfn) : -1;
@@ -97,10 +105,7 @@ static void cma_busy_text(FILE *out, const struct mig_failure *f, const struct p
 		fprintf(out, "   (and %llu earlier busy windows, only counted)\n",
 			(unsigned long long)f->suppressed);
 	stack_print(sf, f->stack_id, out, "   ", STACK_FRAMES);
-	for (__u32 i = 0; i < f->nholders; i++)
-		holder_text(out, f, &f->holders[i], sf);
-	if (f->holders_more)
-		fprintf(out, "     (%u more holders)\n", f->holders_more);
+	holders_text(out, f, sf);
 }
 
 void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct place *pl,
@@ -130,10 +135,7 @@ void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct p
 			fprintf(out, "   (and %llu earlier failures of this task, only counted)\n",
 				(unsigned long long)f->suppressed);
 		stack_print(sf, f->stack_id, out, "   ", STACK_FRAMES);
-		for (__u32 i = 0; i < f->nholders; i++)
-			holder_text(out, f, &f->holders[i], sf);
-		if (f->holders_more)
-			fprintf(out, "     (%u more holders)\n", f->holders_more);
+		holders_text(out, f, sf);
 		if (f->unknown)
 			fprintf(out, "     %u pages: holder not seen (taken before tracing started or by "
 				"an untraced path)\n", f->unknown);
@@ -142,10 +144,10 @@ void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct p
 		fprintf(out, "%s long-term pin failed in %s/%u: %s of %llu pages at 0x%llx returned %s\n",
 			f->reason == MIG_REASON_NONE ? "!!" : "  ->", comm, f->pid, hook_name(f->pin_api),
 			(unsigned long long)f->pin_nr, (unsigned long long)f->pin_addr,
-			err_text(f->pin_ret, eb, sizeof(eb)));
+			errno_text(f->pin_ret, eb, sizeof(eb)));
 		if (f->sys_known)
 			fprintf(out, "     the process got %s from %s\n",
-				err_text(f->sys_ret, eb, sizeof(eb)),
+				errno_text(f->sys_ret, eb, sizeof(eb)),
 				syscall_name(f->sys_nr, rb, sizeof(rb)));
 	}
 }
@@ -272,7 +274,7 @@ void out_pin_fail(struct output *o, const struct mig_failure *f, const struct st
 		fprintf(o->f, "!! long-term pin failed in %s/%u: %s of %llu pages at 0x%llx returned %s%s\n",
 			comm_of(f->comm, comm, sizeof(comm)), f->pid, hook_name(f->pin_api),
 			(unsigned long long)f->pin_nr, (unsigned long long)f->pin_addr,
-			err_text(f->pin_ret, eb, sizeof(eb)),
+			errno_text(f->pin_ret, eb, sizeof(eb)),
 			f->reason == MIG_REASON_NONE ? " (no migration failure seen before it)"
 					 : ": the migration failure above is why");
 		return;
@@ -297,7 +299,7 @@ void out_pin_fail_errno(struct output *o, const struct mig_failure *f, __u64 ts)
 
 	if (o->fmt == OUT_TEXT) {
 		fprintf(o->f, "!! %s/%u got %s from %s: its long-term pin failed\n",
-			comm_of(f->comm, comm, sizeof(comm)), f->pid, err_text(f->sys_ret, eb, sizeof(eb)),
+			comm_of(f->comm, comm, sizeof(comm)), f->pid, errno_text(f->sys_ret, eb, sizeof(eb)),
 			syscall_name(f->sys_nr, sb, sizeof(sb)));
 		return;
 	}
@@ -338,7 +340,7 @@ void out_range(struct output *o, const struct mig_range *r)
 			r->ret ? "!!" : "--", range_op_name(r->hook),
 			(unsigned long long)r->pfn, (unsigned long long)r->pages,
 			comm_of(r->comm, comm, sizeof(comm)), r->pid, r->ret ? "failed: " : "succeeded",
-			r->ret ? err_text(r->ret, eb, sizeof(eb)) : "");
+			r->ret ? errno_text(r->ret, eb, sizeof(eb)) : "");
 		if (r->suppressed)
 			fprintf(o->f, " (after %llu more migration failures, only counted)",
 				(unsigned long long)r->suppressed);

@@ -424,7 +424,7 @@ static void test_ranges(void **state)
 	assert_contains(buf, "Migration failures: 0 (long-term pin failures 0, busy CMA windows 0)\n");
 	assert_contains(buf, "  memory_hotplug   5 migrations, 3 failed (10 pages unmoved, 20 "
 			     "moved); 1 detailed, 2 only counted\n");
-	assert_contains(buf, "memory offline pfn 0x80000 +32768 pages by memhp/40: failed EINTR\n");
+	assert_contains(buf, "memory offline pfn 0x80000 +32768 pages by memhp/40: failed -4 (EINTR)\n");
 	assert_contains(buf, "memory offline pfn 0x80000 +32768 pages by memhp/40: succeeded\n");
 	free(buf);
 }
