@@ -7,6 +7,7 @@
 #include "opts.h"
 #include "pintrace.h"
 #include "util.h"
+#include "verdict.h"
 
 #define PT_VERSION "0.1.0"
 
@@ -40,6 +41,9 @@ static const char usage[] =
 "      --btf PATH         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --allow-partial    trace even if some pin/unpin chokepoint cannot be attached\n"
 "      --ready-file PATH  create PATH once tracing is live (for scripts and tests)\n"
+"      --fail-on LIST     exit 3 when one of these is seen (CI): longterm-movable,\n"
+"                         longterm-cma, migrate-fail, leak, held-long, lost, all\n"
+"      --max-lost N       exit 5 when more than N events or state updates were lost\n"
 "      --facts FILE       check: plan for the facts in FILE (see --dump-facts)\n"
 "      --dump-facts       check: print the kernel facts in machine-readable form\n"
 "  -v, --verbose          more diagnostics (twice: libbpf debug log)\n"
@@ -48,7 +52,8 @@ static const char usage[] =
 "  sudo pintrace leaks --min-age 30s   # which pipe or socket holds pages, since when\n"
 "\n"
 "Exit codes: 0 ok (run: CMD's status), 1 runtime error or missing privileges,\n"
-"2 usage error, 4 this kernel cannot be traced (the reason is printed).\n"
+"2 usage error, 3 a --fail-on condition hit, 4 this kernel cannot be traced (the\n"
+"reason is printed), 5 more losses than --max-lost (with --fail-on lost: 0 allowed).\n"
 "\n"
 "Examples:\n"
 "  sudo pintrace                      # every pin on the system, until Ctrl-C\n"
@@ -58,7 +63,7 @@ static const char usage[] =
 
 enum {
 	OPT_MIN_HOLD = 256, OPT_LINGER, OPT_NO_REFS, OPT_RINGBUF, OPT_BTF, OPT_PARTIAL,
-	OPT_FACTS, OPT_DUMP_FACTS, OPT_READY, OPT_MIN_AGE, OPT_INTERVAL,
+	OPT_FACTS, OPT_DUMP_FACTS, OPT_READY, OPT_MIN_AGE, OPT_INTERVAL, OPT_FAIL_ON, OPT_MAX_LOST,
 };
 
 static const struct option longopts[] = {
@@ -80,6 +85,8 @@ static const struct option longopts[] = {
 	{ "facts", required_argument, NULL, OPT_FACTS },
 	{ "dump-facts", no_argument, NULL, OPT_DUMP_FACTS },
 	{ "ready-file", required_argument, NULL, OPT_READY },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "max-lost", required_argument, NULL, OPT_MAX_LOST },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -171,6 +178,18 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 	case OPT_DUMP_FACTS:
 		o->dump_facts = true;
 		break;
+	case OPT_FAIL_ON:
+		if (fail_cond_parse(arg, &o->fail_on, err, len))
+			return -EINVAL;
+		break;
+	case OPT_MAX_LOST:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || v < 0)
+			return bad(err, len, "invalid --max-lost '%s' (a count >= 0)", arg);
+		o->max_lost = (__u64)v;
+		o->fail_on |= 1u << FAIL_LOST;	/* a tolerance only means something as a condition */
+		break;
 	case 'v':
 		o->verbose++;
 		break;
@@ -241,6 +260,8 @@ int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errle
 	} else if (optind < argc) {
 		return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
 	}
+	if (o->fail_on && o->cmd == CMD_CHECK)
+		return bad(err, errlen, "%s", "--fail-on and --max-lost belong to tracing, not `check`");
 	if (o->cmd != CMD_CHECK && (o->facts_path || o->dump_facts))
 		return bad(err, errlen, "%s", "--facts and --dump-facts belong to `pintrace check`");
 	return 0;

@@ -31,6 +31,8 @@ struct pt_opts {
 	bool allow_partial;
 	int verbose;
 	size_t ringbuf_bytes;
+	unsigned int fail_on;		/* --fail-on: 1 << enum fail_cond */
+	__u64 max_lost;			/* --max-lost: losses tolerated by --fail-on lost */
 	char **argv;			/* run: the command */
 };
 

@@ -164,6 +164,8 @@ static void report_text(struct output *o, const struct report *r)
 		(unsigned long long)l.rb_drops, (unsigned long long)l.map_full,
 		(unsigned long long)l.recursion, (unsigned long long)l.stale,
 		(unsigned long long)r->pts.table_full_refs, (unsigned long long)r->bad_records);
+	if (r->verdict)
+		verdict_text(r->verdict, f);
 }
 
 /* ---- JSON ---- */
@@ -328,6 +330,8 @@ static void report_json(struct output *o, const struct report *r)
 	json_object_object_add(j, "hooks", json_hooks(r));
 	if (r->exit_status >= 0)
 		json_object_object_add(j, "exit_status", json_object_new_int(r->exit_status));
+	if (r->verdict && r->verdict->mask)
+		json_object_object_add(j, "verdict", verdict_json(r->verdict));
 	out_json_emit(o, j);
 }
 

@@ -9,6 +9,7 @@
 #include "pintable.h"
 #include "session.h"
 #include "summary.h"
+#include "verdict.h"
 
 /* Everything the exit summary reports, gathered by the tracer. */
 struct report {
@@ -18,6 +19,7 @@ struct report {
 	const struct migrate *mig;		/* migration failures (may be NULL) */
 	const struct movable *mov;		/* holds on movable/CMA memory (may be NULL) */
 	const struct place *place;
+	const struct verdict *verdict;		/* --fail-on (may be NULL) */
 	struct pt_migrate_stats mstats[PT_MIGRATE_REASONS];
 	struct pintable_stats pts;
 	struct hook_counters hc[PT_HOOK__MAX];

@@ -337,6 +337,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	struct pintable_opts po = { .min_hold_ns = o->min_hold_ns };
 	struct tracer t = { .o = o };
 	struct report r = { .exit_status = -1 };
+	struct verdict v = { .mask = o->fail_on, .max_lost = o->max_lost };
 	struct vmstat_pins vm0, vm1;
 	struct ring_buffer *rb = NULL;
 	struct child c = { .pid = -1 }, *cp = NULL;
@@ -451,8 +452,10 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		r.exit_status = child_exit_code(cp);
 	}
 	stacks_ready(&t);
+	verdict_eval(&v, &r);
+	r.verdict = &v;
 	report_print(&t.out, &r);
-	ret = err ? EXIT_RUNTIME : cp ? r.exit_status : EXIT_OK;
+	ret = err ? EXIT_RUNTIME : verdict_exit(&v, cp ? r.exit_status : EXIT_OK);
 out:
 	if (cp && !c.reaped) {
 		if (c.gate_fd >= 0) {

@@ -21,6 +21,7 @@ contains() {	# contains DESC PATTERN: in the last $out
 
 expect 0 "--help exits 0" -- "$PT" --help
 contains "--help documents exit codes" "Exit codes"
+contains "--help documents the --fail-on exit code" "3 a --fail-on condition hit"
 expect 0 "--version exits 0" -- "$PT" --version
 expect 2 "unknown option is a usage error" -- "$PT" --bogus
 contains "unknown option is named" "bogus"
@@ -41,6 +42,10 @@ contains "leaks: bad --interval is named" "invalid --interval '10parsecs'"
 expect 2 "leaks: a stray argument is a usage error" -- "$PT" leaks stray
 expect 2 "leaks: --facts is a usage error" -- "$PT" leaks --facts /dev/null
 expect 2 "--facts outside check is a usage error" -- "$PT" --facts /dev/null
+expect 2 "run: unknown --fail-on condition is a usage error" -- "$PT" run --fail-on leak,oops -- true
+contains "run: the unknown --fail-on condition is named, the valid ones listed" "condition 'oops' \(longterm-movable, longterm-cma, migrate-fail, leak, held-long, lost, all\)"
+expect 2 "run: negative --max-lost is a usage error" -- "$PT" run --max-lost -1 -- true
+expect 2 "check: --fail-on is a usage error" -- "$PT" check --fail-on leak
 expect 2 "unreadable facts file is a usage error" -- "$PT" check --facts /nonexistent
 
 # Planning from recorded facts of real kernels (no root needed).

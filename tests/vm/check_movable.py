@@ -170,6 +170,41 @@ def check_held(b, name, recs, pl, want):
           f"{p}: one live held_movable record with process and stack")
 
 
+# --fail-on cases: name -> (exit status, conditions that must hit)
+GATES = {
+    "good": (0, []),
+    "quick": (0, []),
+    "migrate-fail": (3, ["migrate-fail"]),
+    "held-long": (3, ["held-long"]),
+    "leak": (3, ["leak"]),
+}
+
+
+def check_gates(outdir):
+    got = {}
+    try:
+        for line in open(os.path.join(outdir, "gate.txt")):
+            name, rc = line.split()
+            got[name] = int(rc)
+    except OSError as e:
+        check(False, f"gate cases ran: {e}")
+        return
+    for name, (rc, hits) in GATES.items():
+        p = f"[gate] {name}"
+        check(got.get(name) == rc, f"{p}: pintrace run --fail-on exits {rc} (got {got.get(name)})")
+        try:
+            recs = [json.loads(l) for l in open(os.path.join(outdir, f"gate-{name}.ndjson"), "rb")]
+        except (OSError, ValueError) as e:
+            check(False, f"{p}: readable results ({e})")
+            continue
+        v = summary(recs).get("verdict", {})
+        check(v.get("result") == ("fail" if hits else "pass") and sorted(v.get("hit", [])) == hits,
+              f"{p}: summary verdict {v.get('result')} with {v.get('hit')}")
+        if hits:
+            check(all(v.get("counts", {}).get(h, 0) > 0 for h in hits),
+                  f"{p}: counts of {hits}: {v.get('counts')}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir")
@@ -209,6 +244,7 @@ def main():
                 check_held(b, name, recs, pl, None)
             elif name == "held-pin":
                 check_held(b, name, recs, pl, ("short_term_pin", 16))
+    check_gates(a.outdir)
     print(f"{len(PASSED)} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0
 

@@ -43,3 +43,17 @@ for b in $BACKENDS; do
 	# text output of case (d), for a human
 	pintrace run --backend "$b" -- pinload uring --pages 256 --pipe > $OUT/$b-uring-pipe.txt 2>&1
 done
+
+# The CI gate (--fail-on): exit 3 exactly when the workload misbehaves.
+gate() {	# name, conditions, then the command
+	name=$1; conds=$2; shift 2
+	pintrace run --fail-on "$conds" -o json -O "$OUT/gate-$name.ndjson" -- "$@" \
+		> "$OUT/gate-$name.pinload" 2> "$OUT/gate-$name.stderr"
+	echo "$name $?" >> $OUT/gate.txt
+}
+gate good all pinload uring --pages 64 --keep-ms 100
+gate quick held-long,leak,migrate-fail pinload pvr --pages 16
+gate migrate-fail migrate-fail pinload uring --pages 256 --pipe
+gate held-long held-long pinload pvr --pages 16 --hold-ms 1000
+gate leak leak sh -c 'pinload vmsplice --pages 16 --hold-ms 3000 > /dev/null & sleep 1'
+wait
