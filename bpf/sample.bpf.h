@@ -19,6 +19,21 @@
 #define PT_GUP_PIN_BIAS 1024	/* GUP_PIN_COUNTING_BIAS: pins on small folios */
 
 struct pt_sample sample_res = {};
+/* Sampler passes so far: a deficit is corrected only when the last pass saw it too. */
+__u64 sample_pass = 0;
+
+/*
+ * Folios that had fewer references than tracked holds, and in which pass.
+ * A page in flux (being unmapped and remapped by a migration attempt) can
+ * read low for an instant; a missed release stays low. LRU: a folio that
+ * agrees again is not deleted, it just ages out.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PT_MAX_STACKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} sample_suspect SEC(".maps");
 
 /*
  * References on an order-0 page that no mapping, page cache or swap cache
@@ -77,10 +92,32 @@ static __always_inline bool page_off_lru(__u64 page)
 	return !(page_flags_raw(page) & (1ULL << bpf_core_enum_value(enum pageflags, PG_lru)));
 }
 
+/*
+ * Migration, reclaim and truncation lock the folio while they unmap, move
+ * and remap it: its counts are in flux then, and read apart they disagree.
+ */
+static __always_inline bool page_locked(__u64 page)
+{
+	return page_flags_raw(page) & (1ULL << bpf_core_enum_value(enum pageflags, PG_locked));
+}
+
+/* A deficit seen for the first time waits for the next pass to confirm it. */
+static __always_inline bool deficit_confirmed(__u64 folio)
+{
+	__u64 *seen = bpf_map_lookup_elem(&sample_suspect, &folio);
+
+	if (seen && *seen + 1 == sample_pass)
+		return true;
+	bpf_map_update_elem(&sample_suspect, &folio, &sample_pass, BPF_ANY);
+	sample_res.suspect++;
+	return false;
+}
+
 /* One folio: @skb and @pipe are its tracked holds. */
 static __always_inline void sample_folio(__u64 folio, __s64 skb, __s64 pipe)
 {
 	__s64 pins = 0, *v, ext, expected;
+	bool off_lru;
 
 	sample_res.folios++;
 	if (folio_is_large(folio)) {
@@ -90,9 +127,18 @@ static __always_inline void sample_folio(__u64 folio, __s64 skb, __s64 pipe)
 	v = bpf_map_lookup_elem(&held, &folio);
 	if (v)
 		pins = *v;
+	if (page_locked(folio)) {
+		sample_res.busy++;
+		return;
+	}
 	ext = page_external_refs(folio);
+	off_lru = page_off_lru(folio);
+	if (page_locked(folio)) {	/* locked while we read: not a reading to judge */
+		sample_res.busy++;
+		return;
+	}
 	/* the LRU batch's or isolation's transient reference is nobody's hold */
-	if (page_off_lru(folio) && ext > 0)
+	if (off_lru && ext > 0)
 		ext--;
 	expected = skb + pipe + pins * PT_GUP_PIN_BIAS;
 	if (ext == expected) {
@@ -103,6 +149,8 @@ static __always_inline void sample_folio(__u64 folio, __s64 skb, __s64 pipe)
 		sample_res.more++;
 		return;
 	}
+	if (!deficit_confirmed(folio))
+		return;
 	sample_res.corrected++;
 	if (ext < pins * PT_GUP_PIN_BIAS)
 		ext = pins * PT_GUP_PIN_BIAS;
@@ -135,6 +183,7 @@ SEC("raw_tp")
 int sample_refs(void *ctx)
 {
 	__builtin_memset(&sample_res, 0, sizeof(sample_res));
+	sample_pass++;
 	bpf_for_each_map_elem(&skb_held, sample_skb_cb, NULL, 0);
 	bpf_for_each_map_elem(&pipe_held, sample_pipe_cb, NULL, 0);
 	return 0;

@@ -218,6 +218,8 @@ struct pt_sample {
 	__u64 corrected;	/* folios with fewer refs than tracked: a missed release */
 	__u64 corrected_refs;	/* holds dropped by those corrections */
 	__u64 skipped;		/* large folios: no exact expected count */
+	__u64 busy;		/* locked pages (migration, reclaim): in flux, not judged */
+	__u64 suspect;		/* fewer refs than tracked for the first time: confirmed next pass */
 };
 
 /*
@@ -257,7 +259,7 @@ struct pt_calib {
 _Static_assert(sizeof(struct pt_event) == 128, "pt_event ABI size");
 _Static_assert(sizeof(struct pt_hook_stats) == 48, "pt_hook_stats ABI size");
 _Static_assert(sizeof(struct pt_cfg) == 44, "pt_cfg ABI size");
-_Static_assert(sizeof(struct pt_sample) == 48, "pt_sample ABI size");
+_Static_assert(sizeof(struct pt_sample) == 64, "pt_sample ABI size");
 _Static_assert(sizeof(struct pt_migrate_stats) == 48, "pt_migrate_stats ABI size");
 _Static_assert(sizeof(struct pt_calib) == 80, "pt_calib ABI size");
 

@@ -372,11 +372,13 @@ void holds_report_text(struct holds *h, FILE *f, __u64 now_ns, __u64 min_age_ns)
 	if (h->samples)
 		fprintf(f, "Refcount sampler: %llu passes, corrected %llu pipe and %llu skb holds "
 			"(missed releases); last pass: %llu folios, %llu agree, %llu with references "
-			"of holders not seen, %llu large not checked\n",
+			"of holders not seen, %llu large not checked, %llu locked (in flux) not judged, "
+			"%llu short waiting for confirmation\n",
 			(unsigned long long)h->samples, (unsigned long long)h->sampled_pipe,
 			(unsigned long long)h->sampled_skb, (unsigned long long)h->last.folios,
 			(unsigned long long)h->last.agree, (unsigned long long)h->last.more,
-			(unsigned long long)h->last.skipped);
+			(unsigned long long)h->last.skipped, (unsigned long long)h->last.busy,
+			(unsigned long long)h->last.suspect);
 	holds_leaks_text(h, f, now_ns, min_age_ns);
 }
 
@@ -441,6 +443,8 @@ void holds_report_json(struct holds *h, json_object *summary, __u64 now_ns, __u6
 	json_object_object_add(smp, "last_more", ju(h->last.more));
 	json_object_object_add(smp, "last_corrected", ju(h->last.corrected));
 	json_object_object_add(smp, "last_large_skipped", ju(h->last.skipped));
+	json_object_object_add(smp, "last_busy", ju(h->last.busy));
+	json_object_object_add(smp, "last_suspect", ju(h->last.suspect));
 	json_object_object_add(summary, "refcount_sampler", smp);
 	json_object_object_add(summary, "leaks", holds_leaks_json(h, now_ns, min_age_ns));
 }

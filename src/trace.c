@@ -192,24 +192,26 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts
 
 /*
  * One refcount sampler pass, its corrections consumed, so that the tables
- * are right before anything is reported from them.
+ * are right before anything is reported from them. Returns the deficits
+ * that wait for the next pass to be confirmed.
  */
-static void sample_holds(struct tracer *t, struct ring_buffer *rb, __u64 now)
+static __u64 sample_holds(struct tracer *t, struct ring_buffer *rb, __u64 now)
 {
 	struct pt_sample s;
 	int err;
 
 	t->last_sample = now;
 	if (!holds_any(&t->holds))
-		return;
+		return 0;
 	err = session_sample(&t->sess, &s);
 	if (err) {
 		if (err != -ENOTSUP && t->o->verbose)
 			fprintf(stderr, "pintrace: refcount sampler: %s\n", strerror(-err));
-		return;
+		return 0;
 	}
 	ring_buffer__consume(rb);
 	holds_sampled(&t->holds, &s);
+	return s.suspect;
 }
 
 /*
@@ -301,7 +303,11 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 			break;
 	}
 	ring_buffer__consume(rb);
-	sample_holds(t, rb, now_mono_ns());
+	/* the exit report must not wait a second for a deficit to be confirmed */
+	if (sample_holds(t, rb, now_mono_ns())) {
+		usleep(100000);
+		sample_holds(t, rb, now_mono_ns());
+	}
 	return err < 0 ? err : 0;
 }
 
