@@ -90,6 +90,13 @@ static __always_inline void event_place(struct pt_event *e)
 }
 
 struct pt_calib calib = {};
+/*
+ * The other calibration, for kernels that export no vmemmap_base: the
+ * loader's thread @calib_tid vmsplices its page, and the grab hook records
+ * the struct page it took (calib_grab) instead of reporting it.
+ */
+__u32 calib_tid = 0;
+__u64 calib_grab = 0;
 
 /*
  * Calibration, run once by the loader with BPF_PROG_TEST_RUN: the struct
@@ -108,7 +115,7 @@ int calibrate(void *ctx)
 	calib.page_size = bpf_core_type_size(struct page);
 	calib.err = 0;
 	calib.exported = 0;
-	if (&vmemmap_base) {
+	if (&vmemmap_base && !calib.use_guess) {
 		calib.err = bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
 		if (calib.err)
 			return 0;

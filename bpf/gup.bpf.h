@@ -82,6 +82,11 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, _
 
 	if (!(flags & (PT_F_PIN | PT_F_GET)) || !head || !refs)
 		return 0;
+	/* the loader calibrating (src/place.c): its own page, recorded, never reported */
+	if (calib_tid && tid == calib_tid) {
+		calib_grab = head;
+		return 0;
+	}
 	if (!task_selected(tgid))
 		return 0;
 	if ((flags & PT_F_PIN) && is_zero_page(head))

@@ -253,7 +253,8 @@ struct pt_calib {
 	__u32 page_size;	/* out: sizeof(struct page) */
 	__s32 err;		/* out: 0, or the failed read's error */
 	__u8  exported;		/* out: vmemmap_base came from the kernel (kallsyms) */
-	__u8  __pad[7];
+	__u8  use_guess;	/* in: try guess even if the kernel exports a base */
+	__u8  __pad[6];
 };
 
 _Static_assert(sizeof(struct pt_event) == 128, "pt_event ABI size");

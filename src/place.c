@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE	/* vmsplice, pipe2 */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -145,6 +149,37 @@ static void *calibration_page(__u64 *pfn, char *why, size_t len)
 	return pg;
 }
 
+/* Our anonymous page, at its own virtual page number, with a reference: nothing else. */
+static bool base_checks_out(const struct pt_calib *c, const void *pg)
+{
+	return c->vmemmap_base && (c->mapping & 1) && c->refcount >= 1 &&
+	       (!c->index || c->index == (__u64)(uintptr_t)pg / 4096);
+}
+
+/*
+ * The struct page GUP takes for our page: vmsplice it into a pipe while
+ * the grab hook records (instead of reporting) this thread's grabs. Closing
+ * the pipe drops the reference. 0 when nothing was seen.
+ */
+static __u64 vmemmap_from_gup(struct session *s, void *pg, __u64 pfn, __u32 page_size)
+{
+	struct iovec iov = { .iov_base = pg, .iov_len = 4096 };
+	__u64 head;
+	bool spliced;
+	int fd[2];
+
+	if (!page_size || pipe2(fd, O_CLOEXEC))
+		return 0;
+	session_calib_capture(s, (__u32)syscall(SYS_gettid));
+	spliced = vmsplice(fd[1], &iov, 1, 0) == 4096;
+	head = session_calib_grab(s);	/* stops the capture either way */
+	if (!spliced)
+		head = 0;
+	close(fd[0]);
+	close(fd[1]);
+	return head > pfn * page_size ? head - pfn * page_size : 0;
+}
+
 /* Zone bits from the calibration page: every zone zoneinfo spans it with must agree. */
 static int solve_shift(struct place *p, const struct pt_calib *c, char *why, size_t len)
 {
@@ -211,27 +246,32 @@ void place_calibrate(struct place *p, struct session *s)
 	} else if (session_calibrate(s, &c) || c.err) {
 		snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: reading struct page failed (%s)",
 			 strerror(c.err ? -c.err : errno));
-	} else if (!c.vmemmap_base) {
-		snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: the kernel does not export "
-			 "vmemmap_base (CONFIG_KALLSYMS_ALL off) and this architecture has no default");
-	} else if (!(c.mapping & 1) || c.refcount < 1 ||
-		   (c.index && c.index != (__u64)(uintptr_t)pg / 4096)) {
-		/* an anonymous page of ours, at its own virtual page number: nothing else */
-		snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: %s vmemmap_base 0x%llx does not "
-			 "check out (pfn 0x%llx is not our anonymous page)%s",
-			 c.exported ? "the exported" : "the default", (unsigned long long)c.vmemmap_base,
-			 (unsigned long long)c.pfn, c.exported ? "" :
-			 "; the kernel does not export vmemmap_base (CONFIG_KALLSYMS_ALL off)");
 	} else {
-		p->pfn_known = true;
-		p->vmemmap = c.vmemmap_base;
-		p->page_size = c.page_size;
-		p->calib_pfn = c.pfn;
-		snprintf(p->how_pfn, sizeof(p->how_pfn), "vmemmap_base 0x%llx (%s), checked with our "
-			 "page at pfn 0x%llx", (unsigned long long)p->vmemmap,
-			 c.exported ? "kallsyms" : "not exported: the default layout",
-			 (unsigned long long)c.pfn);
-		shift = solve_shift(p, &c, why, sizeof(why));
+		/* PINTRACE_CALIBRATE=gup: the path for kernels without the symbol, on any kernel */
+		const char *force = getenv("PINTRACE_CALIBRATE");
+		const char *src = c.exported ? "kallsyms" : "not exported: the default layout";
+		bool ok = !(force && !strcmp(force, "gup")) && base_checks_out(&c, pg);
+
+		if (!ok && (c.guess = vmemmap_from_gup(s, pg, c.pfn, c.page_size))) {
+			c.use_guess = 1;
+			src = "from a GUP of our page";
+			ok = !session_calibrate(s, &c) && !c.err && base_checks_out(&c, pg);
+		}
+		if (ok) {
+			p->pfn_known = true;
+			p->vmemmap = c.vmemmap_base;
+			p->page_size = c.page_size;
+			p->calib_pfn = c.pfn;
+			snprintf(p->how_pfn, sizeof(p->how_pfn), "vmemmap_base 0x%llx (%s), checked "
+				 "with our page at pfn 0x%llx", (unsigned long long)p->vmemmap, src,
+				 (unsigned long long)c.pfn);
+			shift = solve_shift(p, &c, why, sizeof(why));
+		} else {
+			snprintf(p->how_pfn, sizeof(p->how_pfn), "unknown: no vmemmap_base checks out "
+				 "with our page at pfn 0x%llx (%s; the default layout and a GUP of the page "
+				 "did not either)", (unsigned long long)c.pfn, c.exported ?
+				 "the exported one did not" : "the kernel exports none: CONFIG_KALLSYMS_ALL off");
+		}
 	}
 	if (pg)
 		munmap(pg, 4096);

@@ -205,6 +205,18 @@ int session_calibrate(struct session *s, struct pt_calib *c)
 	return 0;
 }
 
+void session_calib_capture(struct session *s, __u32 tid)
+{
+	s->skel->bss->calib_grab = 0;
+	s->skel->bss->calib_tid = tid;
+}
+
+__u64 session_calib_grab(struct session *s)
+{
+	s->skel->bss->calib_tid = 0;
+	return s->skel->bss->calib_grab;
+}
+
 void session_set_place(struct session *s, bool pfn_known, __u64 vmemmap, bool zone_known,
 		       __u8 zone_shift, __u8 zone_mask)
 {

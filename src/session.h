@@ -50,6 +50,12 @@ int session_sample(struct session *s, struct pt_sample *out);
 bool session_tracks_skbs(const struct session *s);
 /* Run the calibration program (bpf/core.bpf.h) for c->pfn; fills *c. */
 int session_calibrate(struct session *s, struct pt_calib *c);
+/*
+ * Record (instead of report) the next grab by thread @tid, then read the
+ * struct page it took: calibration by GUP (src/place.c).
+ */
+void session_calib_capture(struct session *s, __u32 tid);
+__u64 session_calib_grab(struct session *s);
 /* Where pages live, for the pfn and zone of every event (src/place.c). */
 void session_set_place(struct session *s, bool pfn_known, __u64 vmemmap, bool zone_known,
 		       __u8 zone_shift, __u8 zone_mask);

@@ -205,6 +205,28 @@ def check_gates(outdir):
                   f"{p}: counts of {hits}: {v.get('counts')}")
 
 
+def check_calib_gup(outdir):
+    p = "[calib-gup]"
+    try:
+        rc = int(open(os.path.join(outdir, "calib-gup.rc")).read())
+        recs = [json.loads(l) for l in open(os.path.join(outdir, "calib-gup.ndjson"), "rb")]
+    except (OSError, ValueError) as e:
+        check(False, f"{p}: readable results ({e})")
+        return
+    s = summary(recs)
+    pl = s.get("placement", {})
+    check(rc == 0 and pl.get("pfn_known") and "from a GUP of our page" in pl.get("pfn", ""),
+          f"{p}: vmemmap_base found by a GUP of pintrace's own page: {pl.get('pfn')}")
+    check(pl.get("zone_known") and pl.get("zone_shift") == 51, f"{p}: zone bits calibrated with it")
+    g = s.get("movable", {}).get("groups", [])
+    check(len(g) == 1 and g[0]["pages"] == 16 and g[0]["zones"].get("Movable") == 16,
+          f"{p}: the 16 vmspliced Movable pages are classified with it")
+    ph = s.get("pipe_holds", {})
+    check(ph.get("taken") == 16 and ph.get("outstanding_refs") == 0 and
+          not [r for r in recs if r.get("comm") == "pintrace" and r.get("api") == "get_user_pages_fast"],
+          f"{p}: the calibration's own vmsplice is neither a hold nor an event")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir")
@@ -245,6 +267,7 @@ def main():
             elif name == "held-pin":
                 check_held(b, name, recs, pl, ("short_term_pin", 16))
     check_gates(a.outdir)
+    check_calib_gup(a.outdir)
     print(f"{len(PASSED)} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0
 

@@ -44,6 +44,12 @@ for b in $BACKENDS; do
 	pintrace run --backend "$b" -- pinload uring --pages 256 --pipe > $OUT/$b-uring-pipe.txt 2>&1
 done
 
+# Calibration by GUP, the path for kernels that export no vmemmap_base
+PINTRACE_CALIBRATE=gup pintrace run --backend fentry --min-hold 300ms -o json \
+	-O $OUT/calib-gup.ndjson -- pinload vmsplice --pages 16 --hold-ms 1000 --drain \
+	> $OUT/calib-gup.pinload 2> $OUT/calib-gup.stderr
+echo $? > $OUT/calib-gup.rc
+
 # The CI gate (--fail-on): exit 3 exactly when the workload misbehaves.
 gate() {	# name, conditions, then the command
 	name=$1; conds=$2; shift 2
