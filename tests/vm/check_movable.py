@@ -13,21 +13,11 @@ import json
 import os
 import sys
 
-PASSED = []
-FAILED = []
-
-
-def check(cond, desc):
-    (PASSED if cond else FAILED).append(desc)
-    print(("ok - " if cond else "not ok - ") + desc, flush=True)
-    return cond
+from tap import check, finish, load_ndjson
 
 
 def load(outdir, b, name):
-    recs, pl = [], None
-    with open(os.path.join(outdir, f"{b}-{name}.ndjson"), "rb") as f:
-        for line in f:
-            recs.append(json.loads(line.decode("utf-8")))
+    recs = load_ndjson(os.path.join(outdir, f"{b}-{name}.ndjson"))
     with open(os.path.join(outdir, f"{b}-{name}.pinload")) as f:
         text = f.read().strip()
         pl = json.loads(text.splitlines()[-1]) if text else {}
@@ -193,7 +183,7 @@ def check_gates(outdir):
         p = f"[gate] {name}"
         check(got.get(name) == rc, f"{p}: pintrace run --fail-on exits {rc} (got {got.get(name)})")
         try:
-            recs = [json.loads(l) for l in open(os.path.join(outdir, f"gate-{name}.ndjson"), "rb")]
+            recs = load_ndjson(os.path.join(outdir, f"gate-{name}.ndjson"))
         except (OSError, ValueError) as e:
             check(False, f"{p}: readable results ({e})")
             continue
@@ -209,7 +199,7 @@ def check_calib_gup(outdir):
     p = "[calib-gup]"
     try:
         rc = int(open(os.path.join(outdir, "calib-gup.rc")).read())
-        recs = [json.loads(l) for l in open(os.path.join(outdir, "calib-gup.ndjson"), "rb")]
+        recs = load_ndjson(os.path.join(outdir, "calib-gup.ndjson"))
     except (OSError, ValueError) as e:
         check(False, f"{p}: readable results ({e})")
         return
@@ -268,8 +258,7 @@ def main():
                 check_held(b, name, recs, pl, ("short_term_pin", 16))
     check_gates(a.outdir)
     check_calib_gup(a.outdir)
-    print(f"{len(PASSED)} passed, {len(FAILED)} failed")
-    return 1 if FAILED else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -8,32 +8,13 @@ around each `pintrace run`, and the workload's own syscall results. Prints one
 TAP-style line per check and a closing "N passed, N failed" line.
 """
 import argparse
-import json
 import os
 import re
 import sys
 
 import check_holds
 
-PASSED = []
-FAILED = []
-
-
-def check(cond, desc):
-    (PASSED if cond else FAILED).append(desc)
-    print(("ok - " if cond else "not ok - ") + desc, flush=True)
-    return cond
-
-
-def load_ndjson(path):
-    recs = []
-    with open(path, "rb") as f:
-        for i, line in enumerate(f, 1):
-            try:
-                recs.append(json.loads(line.decode("utf-8")))
-            except (ValueError, UnicodeDecodeError) as e:
-                raise ValueError(f"{path}:{i}: invalid JSON record: {e}")
-    return recs
+from tap import check, finish, load_ndjson
 
 
 def api_row(summary, name):
@@ -265,8 +246,7 @@ def main():
     check_lifecycle(a.outdir)
     check_holds.check_leaks_cmd(check, a.outdir, load_ndjson)
     check_system(a.outdir)
-    print(f"{len(PASSED)} passed, {len(FAILED)} failed")
-    return 1 if FAILED else 0
+    return finish()
 
 
 if __name__ == "__main__":
