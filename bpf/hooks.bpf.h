@@ -10,6 +10,13 @@
 
 #define PT_NARGS 6
 
+/*
+ * --noop-programs (the benchmark floor): every program returns at once.
+ * cfg is read-only data the verifier knows, so it removes whichever branch
+ * is dead: normal runs do not pay for this test.
+ */
+#define PT_NOOP_GUARD()	do { if (cfg.noop) return 0; } while (0)
+
 /* Arguments (and return value) of one traced call, backend independent. */
 struct hargs {
 	__u64 a[PT_NARGS];
@@ -94,6 +101,7 @@ static __always_inline bool stash_take(enum pt_hook hook, struct hargs *h)
 SEC("?fexit")									\
 int fexit_##name(void *ctx)							\
 {										\
+	PT_NOOP_GUARD();							\
 	struct hargs h = { .ctx = ctx };					\
 	fentry_fill(ctx, &h, nargs);						\
 	bpf_get_func_ret(ctx, (__u64 *)&h.ret);					\
@@ -102,6 +110,7 @@ int fexit_##name(void *ctx)							\
 SEC("?kprobe")									\
 int kprobe_##name(struct pt_regs *ctx)						\
 {										\
+	PT_NOOP_GUARD();							\
 	struct hargs h = {};							\
 	kprobe_fill(ctx, &h, nargs);						\
 	stash_put(hook, &h);							\
@@ -110,6 +119,7 @@ int kprobe_##name(struct pt_regs *ctx)						\
 SEC("?kretprobe")								\
 int kretprobe_##name(struct pt_regs *ctx)					\
 {										\
+	PT_NOOP_GUARD();							\
 	struct hargs h = {};							\
 	if (!stash_take(hook, &h))						\
 		return 0;							\
@@ -123,6 +133,7 @@ int kretprobe_##name(struct pt_regs *ctx)					\
 SEC("?fentry")									\
 int fentry_##name(void *ctx)							\
 {										\
+	PT_NOOP_GUARD();							\
 	struct hargs h = { .sp = (__u64)ctx, .ctx = ctx };			\
 	fentry_fill(ctx, &h, nargs);						\
 	return on_entry(hook, PT_BACKEND_FENTRY, &h);				\
@@ -130,6 +141,7 @@ int fentry_##name(void *ctx)							\
 SEC("?kprobe")									\
 int kprobe_##name(struct pt_regs *ctx)						\
 {										\
+	PT_NOOP_GUARD();							\
 	/* pt_regs live on the stack */						\
 	struct hargs h = { .sp = (__u64)ctx, .ctx = ctx };			\
 	kprobe_fill(ctx, &h, nargs);						\
@@ -142,6 +154,7 @@ PT_HOOK_ENTRY(name, hook, nargs, on_entry)					\
 SEC("?fexit")									\
 int fexit_##name(void *ctx)							\
 {										\
+	PT_NOOP_GUARD();							\
 	struct hargs h = { .ctx = ctx };					\
 	bpf_get_func_ret(ctx, (__u64 *)&h.ret);					\
 	return on_exit(hook, PT_BACKEND_FENTRY, &h);				\
@@ -149,6 +162,7 @@ int fexit_##name(void *ctx)							\
 SEC("?kretprobe")								\
 int kretprobe_##name(struct pt_regs *ctx)					\
 {										\
+	PT_NOOP_GUARD();							\
 	struct hargs h = { .ret = PT_REGS_RC(ctx), .ctx = ctx };		\
 	return on_exit(hook, PT_BACKEND_KPROBE, &h);				\
 }

@@ -76,6 +76,7 @@ static __always_inline struct pt_migrate_stats *mig_stats(__u32 reason)
 SEC("?tp_btf/mm_migrate_pages_start")
 int BPF_PROG(mig_start, int mode, int reason)
 {
+	PT_NOOP_GUARD();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mig_ctx *c = bpf_map_lookup_elem(&mig_ctxs, &tid);
 	struct mig_ctx n = {};
@@ -104,6 +105,7 @@ int BPF_PROG(mig_start, int mode, int reason)
 SEC("?tp_btf/mm_migrate_pages")
 int mig_end(unsigned long long *ctx)
 {
+	PT_NOOP_GUARD();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mig_ctx *c = bpf_map_lookup_elem(&mig_ctxs, &tid);
 	__u64 succeeded = ctx[0], failed = ctx[1];
@@ -277,6 +279,7 @@ static __always_inline void pin_fail(enum pt_hook hook, __u8 be, struct hargs *h
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
+	PT_NOOP_GUARD();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pt_event *e;
 
@@ -320,12 +323,14 @@ static __always_inline int cma_event(enum pt_hook hook, void *ctx, __u64 pfn, __
 SEC("?tp_btf/cma_alloc_busy_retry")
 int cma_busy(unsigned long long *ctx)
 {
+	PT_NOOP_GUARD();
 	return cma_event(PT_HOOK_CMA_BUSY, ctx, ctx[1], ctx[3], 0);
 }
 
 SEC("?tp_btf/cma_alloc_finish")
 int cma_finish(unsigned long long *ctx)
 {
+	PT_NOOP_GUARD();
 	__s64 err = -12;	/* -ENOMEM: what cma_alloc() fails with before 6.6 */
 
 	if (ctx[2])

@@ -10,6 +10,7 @@
 SEC("?tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
+	PT_NOOP_GUARD();
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	__u8 one = 1;
@@ -31,6 +32,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("?tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
+	PT_NOOP_GUARD();
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
 	if (!cfg.filter_tree || BPF_CORE_READ(task, signal, live.counter) > 0)

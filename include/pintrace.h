@@ -196,7 +196,8 @@ struct pt_cfg {
 	__u8  grab_page_ret_bool; /* try_grab_page returns bool (<= 6.1), else int 0/-errno */
 	char  comm[PT_COMM_LEN];
 	__u8  cma_finish_errno;	/* cma_alloc_finish has its errorno argument (6.6+) */
-	__u8  __pad[3];
+	__u8  noop;		/* benchmark floor: every hook program returns at once */
+	__u8  __pad[2];
 };
 
 #define PT_MAX_TRACKED_FOLIOS	(256 * 1024)

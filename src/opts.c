@@ -41,6 +41,7 @@ static const char usage[] =
 "      --btf PATH         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --allow-partial    trace even if some pin/unpin chokepoint cannot be attached\n"
 "      --ready-file PATH  create PATH once tracing is live (for scripts and tests)\n"
+"      --noop-programs    benchmark floor: attach empty programs to the same hooks\n"
 "      --fail-on LIST     exit 3 when one of these is seen (CI): longterm-movable,\n"
 "                         longterm-cma, migrate-fail, leak, held-long, lost, all\n"
 "      --max-lost N       exit 5 when more than N events or state updates were lost\n"
@@ -64,6 +65,7 @@ static const char usage[] =
 enum {
 	OPT_MIN_HOLD = 256, OPT_LINGER, OPT_NO_REFS, OPT_RINGBUF, OPT_BTF, OPT_PARTIAL,
 	OPT_FACTS, OPT_DUMP_FACTS, OPT_READY, OPT_MIN_AGE, OPT_INTERVAL, OPT_FAIL_ON, OPT_MAX_LOST,
+	OPT_NOOP,
 };
 
 static const struct option longopts[] = {
@@ -82,6 +84,7 @@ static const struct option longopts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "allow-partial", no_argument, NULL, OPT_PARTIAL },
+	{ "noop-programs", no_argument, NULL, OPT_NOOP },
 	{ "facts", required_argument, NULL, OPT_FACTS },
 	{ "dump-facts", no_argument, NULL, OPT_DUMP_FACTS },
 	{ "ready-file", required_argument, NULL, OPT_READY },
@@ -168,6 +171,9 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 		break;
 	case OPT_PARTIAL:
 		o->allow_partial = true;
+		break;
+	case OPT_NOOP:
+		o->noop_programs = true;
 		break;
 	case OPT_FACTS:
 		o->facts_path = arg;

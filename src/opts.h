@@ -29,6 +29,7 @@ struct pt_opts {
 	bool refs;			/* report FOLL_GET references as events too */
 	bool quiet;			/* no event stream, summary only */
 	bool allow_partial;
+	bool noop_programs;		/* benchmark floor: same hooks, empty programs */
 	int verbose;
 	size_t ringbuf_bytes;
 	unsigned int fail_on;		/* --fail-on: 1 << enum fail_cond */

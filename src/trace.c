@@ -179,6 +179,7 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts
 		.grab_page_ret_bool = tgp && (!strcmp(tgp->ret, "bool") || !strcmp(tgp->ret, "_Bool")),
 		/* (name, pfn, page, count, align, errorno) from 6.6 on */
 		.cma_finish_errno = cmaf && cmaf->btf_nargs >= 6,
+		.noop = o->noop_programs,
 	};
 
 	if (o->comm) {
