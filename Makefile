@@ -51,7 +51,7 @@ LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean test check unit vmtest deps demo bench
+.PHONY: all clean test check unit vmtest deps demo bench bench-pipeline fuzz fuzz-run fuzz-maybe
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -88,9 +88,69 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(OUT
 
 unit: $(UNIT_BINS)
 
+# libFuzzer harness of `pintrace diff`'s parser (tests/fuzz/): the diff
+# sources are compiled again with coverage and ASan/UBSan into their own
+# object dir, never mixed with the release objects.
+FUZZ_CC ?= $(CLANG)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	       -Wno-missing-field-initializers -Iinclude -Isrc \
+	       $(shell $(PKG_CONFIG) --cflags json-c) $(FUZZ_SAN)
+FUZZ_SRCS := src/diff.c src/diff_load.c src/diff_summary.c src/diff_cli.c src/frames.c src/util.c
+FUZZ_OBJS := $(patsubst src/%.c,$(OUTPUT)/fuzz/obj/%.o,$(FUZZ_SRCS))
+FUZZ_RUNS ?= 200000
+FUZZ_TIME ?= 60
+
+$(OUTPUT)/fuzz/obj:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/obj/%.o: src/%.c $(wildcard src/*.h) include/pintrace.h | $(OUTPUT)/fuzz/obj
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_diff: tests/fuzz/fuzz_diff.c $(FUZZ_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(shell $(PKG_CONFIG) --libs json-c) -lm -o $@
+
+fuzz: $(OUTPUT)/fuzz/fuzz_diff
+
+# Explore from the seed corpus; new inputs and crashes stay under $(OUTPUT)/fuzz.
+fuzz-run: $(OUTPUT)/fuzz/fuzz_diff
+	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus
+	$(Q)$< -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/diff.dict \
+		-artifact_prefix=$(OUTPUT)/fuzz/ $(OUTPUT)/fuzz/corpus tests/fuzz/corpus/diff
+
+# The harness where this clang has libFuzzer: the host tests replay the
+# corpus through it, and skip that (saying so) where it could not be built.
+fuzz-maybe: | $(OUTPUT)/fuzz/obj
+	$(Q)if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \
+		$(FUZZ_CC) -x c -fsanitize=fuzzer -o $(OUTPUT)/fuzz/probe - 2>/dev/null && \
+		rm -f $(OUTPUT)/fuzz/probe; then $(MAKE) -s fuzz; else echo "  SKIP     fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer"; fi
+
 $(OUTPUT)/pinload: $(wildcard tools/pinload/*.c) tools/pinload/pinload.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -static -o $@ $(filter %.c,$^) -lpthread
+
+# Benchmarks (not tests): pintrace against the no-op floor and bpftrace in
+# one VM run per kernel, and the user-space pipeline; see tools/bench/.
+bench: all
+	$(Q)tools/bench/run.sh
+
+# The user-space pipeline alone, on this host: events/s on one core and peak
+# RSS of `pintrace replay` over a synthetic stream, or PIPELINE_STREAM=FILE (a
+# --record recording). key=value lines on stdout (tools/bench/pipeline.sh).
+BENCH_GEN_OBJS := $(OUTPUT)/record.o $(OUTPUT)/foll.o
+
+$(OUTPUT)/gen-stream: tools/bench/gen-stream.c $(BENCH_GEN_OBJS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(BENCH_GEN_OBJS) $(LDLIBS) -o $@
+
+$(OUTPUT)/bench_pintable: tests/unit/bench_pintable.c $(OUTPUT)/pintable.o | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+bench-pipeline: all $(OUTPUT)/gen-stream $(OUTPUT)/bench_pintable
+	$(Q)OUTPUT=$(OUTPUT) tools/bench/pipeline.sh $(if $(PIPELINE_STREAM),--stream $(PIPELINE_STREAM))
 
 # Everything a fresh Debian machine needs to build and test (apt, as root).
 deps:
@@ -101,11 +161,11 @@ demo: all
 	$(Q)tools/demo.sh
 
 # The full suite: unit tests, host tests, and real-kernel tests in VMs.
-test: all unit $(OUTPUT)/pinload
+test: all unit $(OUTPUT)/pinload fuzz-maybe
 	$(Q)tests/run.sh
 
 # No VMs: unit and host tests only.
-check: all unit
+check: all unit fuzz-maybe
 	$(Q)tests/run.sh --no-vm
 
 clean:

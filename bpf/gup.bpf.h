@@ -16,7 +16,9 @@ struct gup_ctx {
 	__u64 sp;	/* stack address at the outermost entry: see api_enter() */
 	__u8  api;
 	__u8  depth;
-	__u8  __pad[6];
+	__u8  has_stack;	/* stack_id is the call's (first grab's) stack */
+	__u8  __pad;
+	__s32 stack_id;
 };
 
 struct {
@@ -63,6 +65,21 @@ static __always_inline __u32 pt_flags_of(__u64 gup_flags)
 	if (gup_flags & cfg.foll_write)
 		f |= PT_F_WRITE;
 	return f;
+}
+
+/* The stack of the API call c (walked at its first grab), or of this grab. */
+static __always_inline __s32 call_stack(struct gup_ctx *c, enum pt_hook hook, void *ctx)
+{
+	__s32 id;
+
+	if (c && c->has_stack)
+		return c->stack_id;
+	id = event_stack(hook, ctx);
+	if (c && id >= 0) {
+		c->stack_id = id;
+		c->has_stack = 1;
+	}
+	return id;
 }
 
 /*
@@ -136,10 +153,12 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, _
 	/*
 	 * Stacks cost ~1 us: only for what may be held for long, which any
 	 * pin may be (a short-term pin held past --min-hold on movable memory
-	 * is flagged with its stack); plain references only into pipes.
+	 * is flagged with its stack); plain references only into pipes. One
+	 * walk per API call: its grabs share the callers, and a 1024-page
+	 * pin_user_pages() would otherwise walk the stack 1024 times.
 	 */
 	if (e->pt_flags & (PT_F_PIN | PT_F_PIPE))
-		e->stack_id = event_stack(hook, ctx);
+		e->stack_id = call_stack(c, hook, ctx);
 	event_submit(e, hook);
 	return 0;
 }

@@ -133,6 +133,12 @@ enum pt_event_type {
 /* pt_event.pfn when the page frame number is not known (no vmemmap_base) */
 #define PT_PFN_UNKNOWN	(~0ULL)
 
+/*
+ * Version of struct pt_event's layout and field meanings, stored in
+ * recordings (--record): bump it with any change a replay would misread.
+ */
+#define PT_EVENT_ABI	1
+
 struct pt_event {
 	__u8  type;		/* enum pt_event_type */
 	__u8  hook;		/* enum pt_hook that produced the event */

@@ -10,12 +10,14 @@
 #include <unistd.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "diff.h"
 #include "facts.h"
 #include "foll.h"
 #include "opts.h"
 #include "place.h"
 #include "plan.h"
 #include "probe.h"
+#include "replay.h"
 #include "trace.h"
 #include "util.h"
 
@@ -134,6 +136,10 @@ int main(int argc, char **argv)
 	ret = opts_parse(argc, argv, &o, err, sizeof(err));
 	if (ret)
 		return ret > 0 ? EXIT_OK : (fprintf(stderr, "pintrace: %s\n", err), EXIT_USAGE);
+	if (o.cmd == CMD_REPLAY)
+		return replay_main(&o);	/* no kernel involved: no root, no BTF */
+	if (o.cmd == CMD_DIFF)
+		return diff_main(argc - 1, argv + 1);	/* files only, like replay */
 	if (!priv && !(o.cmd == CMD_CHECK)) {
 		fprintf(stderr, "pintrace: loading BPF programs needs root (CAP_SYS_ADMIN, or CAP_BPF "
 			"and CAP_PERFMON); run it with sudo.\n  `pintrace check` works without.\n");

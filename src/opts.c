@@ -17,6 +17,10 @@ static const char usage[] =
 "       pintrace leaks [--min-age DUR] [--interval DUR] [OPTIONS]\n"
 "                              pipe and socket page holds older than --min-age\n"
 "       pintrace check [--dump-facts] [--facts FILE]  kernel facts and attach plan\n"
+"       pintrace replay FILE [-o FMT] [-q]  the same report, from a recording made\n"
+"                              with --record FILE (raw events; no root needed)\n"
+"       pintrace diff [OPTIONS] BASE NEW  compare two runs' JSON summaries, exit 3\n"
+"                              on a regression (CI; see pintrace diff --help)\n"
 "\n"
 "Traces page pins (FOLL_PIN) and references (FOLL_GET) taken through GUP,\n"
 "matches every unpin to its pin, and classifies holds as long-term\n"
@@ -45,6 +49,8 @@ static const char usage[] =
 "      --fail-on LIST     exit 3 when one of these is seen (CI): longterm-movable,\n"
 "                         longterm-cma, migrate-fail, leak, held-long, lost, all\n"
 "      --max-lost N       exit 5 when more than N events or state updates were lost\n"
+"      --no-bpf-stats     leave the kernel's BPF run-time stats off (they cost two clock\n"
+"                         reads per program run); the summary then has no run counts\n"
 "      --facts FILE       check: plan for the facts in FILE (see --dump-facts)\n"
 "      --dump-facts       check: print the kernel facts in machine-readable form\n"
 "  -v, --verbose          more diagnostics (twice: libbpf debug log)\n"
@@ -65,7 +71,9 @@ static const char usage[] =
 enum {
 	OPT_MIN_HOLD = 256, OPT_LINGER, OPT_NO_REFS, OPT_RINGBUF, OPT_BTF, OPT_PARTIAL,
 	OPT_FACTS, OPT_DUMP_FACTS, OPT_READY, OPT_MIN_AGE, OPT_INTERVAL, OPT_FAIL_ON, OPT_MAX_LOST,
+	OPT_NO_BPF_STATS,
 	OPT_NOOP,
+	OPT_RECORD,
 };
 
 static const struct option longopts[] = {
@@ -88,8 +96,10 @@ static const struct option longopts[] = {
 	{ "facts", required_argument, NULL, OPT_FACTS },
 	{ "dump-facts", no_argument, NULL, OPT_DUMP_FACTS },
 	{ "ready-file", required_argument, NULL, OPT_READY },
+	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "max-lost", required_argument, NULL, OPT_MAX_LOST },
+	{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -158,6 +168,9 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 	case OPT_NO_REFS:
 		o->refs = false;
 		break;
+	case OPT_NO_BPF_STATS:
+		o->no_bpf_stats = true;
+		break;
 	case 'q':
 		o->quiet = true;
 		break;
@@ -180,6 +193,9 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 		break;
 	case OPT_READY:
 		o->ready_path = arg;
+		break;
+	case OPT_RECORD:
+		o->record_path = arg;
 		break;
 	case OPT_DUMP_FACTS:
 		o->dump_facts = true;
@@ -205,8 +221,22 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 	return 0;
 }
 
+/* replay FILE: only options about matching and output make sense there */
+static int replay_check(int nargs, char **args, struct pt_opts *o, char *err, size_t len)
+{
+	if (nargs != 1)
+		return bad(err, len, "%s", nargs ? "replay: one recording at a time"
+					       : "replay: no recording given (pintrace replay FILE)");
+	if (o->pid || o->comm || o->duration_ns || o->ready_path || o->btf_path || o->allow_partial)
+		return bad(err, len, "%s", "replay: -p, -n, -d, --ready-file, --btf and "
+			   "--allow-partial belong to tracing");
+	o->replay_path = args[0];
+	return 0;
+}
+
 int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errlen)
 {
+	const char *optstring;
 	int c, first = 1;
 
 	memset(o, 0, sizeof(*o));
@@ -225,20 +255,30 @@ int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errle
 			o->cmd = CMD_CHECK;
 		else if (!strcmp(argv[1], "leaks"))
 			o->cmd = CMD_LEAKS;
+		else if (!strcmp(argv[1], "replay"))
+			o->cmd = CMD_REPLAY;
+		else if (!strcmp(argv[1], "diff"))
+			o->cmd = CMD_DIFF;
 		else if (strcmp(argv[1], "trace"))
-			return bad(err, errlen, "unknown command '%s' (trace, run, leaks, check)", argv[1]);
+			return bad(err, errlen, "unknown command '%s' (trace, run, leaks, check, replay, "
+				   "diff)", argv[1]);
+		/* diff has options of its own: diff_opts_parse() reads them */
+		if (o->cmd == CMD_DIFF)
+			return 0;
 		first = 2;
 	}
 	/*
 	 * Parse argv[first - 1 ..] as its own vector: optind = 0 makes glibc
 	 * reinitialise getopt, so that parsing twice in one process works. "+"
 	 * stops at the first non-option: `run -- CMD -x` keeps -x for CMD.
+	 * replay skips the "+": options may follow its FILE.
 	 */
 	argc -= first - 1;
 	argv += first - 1;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+b:o:O:p:n:d:qvhV", longopts, NULL)) != -1) {
+	optstring = "+b:o:O:p:n:d:qvhV" + (o->cmd == CMD_REPLAY);
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 1;
@@ -263,9 +303,14 @@ int opts_parse(int argc, char **argv, struct pt_opts *o, char *err, size_t errle
 		o->argv = &argv[optind];
 		if (o->pid)
 			return bad(err, errlen, "%s", "run: -p makes no sense, the command is the filter");
+	} else if (o->cmd == CMD_REPLAY) {
+		if (replay_check(argc - optind, &argv[optind], o, err, errlen))
+			return -EINVAL;
 	} else if (optind < argc) {
 		return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
 	}
+	if (o->record_path && (o->cmd == CMD_CHECK || o->cmd == CMD_REPLAY))
+		return bad(err, errlen, "%s", "--record belongs to tracing (trace, run, leaks)");
 	if (o->fail_on && o->cmd == CMD_CHECK)
 		return bad(err, errlen, "%s", "--fail-on and --max-lost belong to tracing, not `check`");
 	if (o->cmd != CMD_CHECK && (o->facts_path || o->dump_facts))

@@ -7,7 +7,7 @@
 #include <linux/types.h>
 #include "plan.h"
 
-enum pt_cmd { CMD_TRACE, CMD_RUN, CMD_CHECK, CMD_LEAKS };
+enum pt_cmd { CMD_TRACE, CMD_RUN, CMD_CHECK, CMD_LEAKS, CMD_REPLAY, CMD_DIFF };
 enum out_fmt { OUT_TEXT, OUT_JSON };
 
 struct pt_opts {
@@ -18,6 +18,8 @@ struct pt_opts {
 	const char *ready_path;		/* created once the programs are attached */
 	const char *btf_path;
 	const char *facts_path;		/* check: plan from a facts file instead of this kernel */
+	const char *record_path;	/* --record: raw ring-buffer records go here too */
+	const char *replay_path;	/* replay: the recording to feed through the pipeline */
 	bool dump_facts;
 	__u32 pid;
 	const char *comm;
@@ -29,6 +31,7 @@ struct pt_opts {
 	bool refs;			/* report FOLL_GET references as events too */
 	bool quiet;			/* no event stream, summary only */
 	bool allow_partial;
+	bool no_bpf_stats;		/* leave BPF run-time accounting off (summary: no run counts) */
 	bool noop_programs;		/* benchmark floor: same hooks, empty programs */
 	int verbose;
 	size_t ringbuf_bytes;

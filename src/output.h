@@ -11,7 +11,14 @@
 #include "pintable.h"
 #include "plan.h"
 
-#define PT_SCHEMA_VERSION 1
+/*
+ * The NDJSON output ABI: include/pintrace-ndjson.schema.json documents every
+ * record and field, and has this number as its "version". Change both when a
+ * record or field is removed, renamed, or changes type or meaning; add new
+ * records and fields to the schema (tests/schema/check_schema.py and the VM
+ * tests reject what it does not describe). 2: the first published schema.
+ */
+#define PT_SCHEMA_VERSION 2
 
 /*
  * One sink, two renderings: a fixed-width text stream or NDJSON. Every

@@ -135,6 +135,7 @@ static void report_text(struct output *o, const struct report *r)
 	if (summary_proc_other(r->sum, &other_ev))
 		fprintf(f, "  (%llu events of further processes folded into 'other')\n",
 			(unsigned long long)other_ev);
+	report_stacks_text(f, r->sum, r->stacks);
 	for (int c = 0; c < PIN_CLASS__MAX; c++) {
 		const struct log2_hist *h = summary_hold_hist(r->sum, c);
 
@@ -164,6 +165,8 @@ static void report_text(struct output *o, const struct report *r)
 		(unsigned long long)l.rb_drops, (unsigned long long)l.map_full,
 		(unsigned long long)l.recursion, (unsigned long long)l.stale,
 		(unsigned long long)r->pts.table_full_refs, (unsigned long long)r->bad_records);
+	if (r->ovh)
+		overhead_text(r->ovh, f);
 	if (r->verdict)
 		verdict_text(r->verdict, f);
 }
@@ -302,6 +305,7 @@ static void report_json(struct output *o, const struct report *r)
 	json_object_object_add(j, "by_api", apis);
 	summary_foreach_proc(r->sum, json_proc, procs);
 	json_object_object_add(j, "by_process", procs);
+	report_stacks_json(j, r->sum, r->stacks);
 	for (int c = 0; c < PIN_CLASS__MAX; c++) {
 		json_object *b = json_object_new_array();
 
@@ -328,6 +332,8 @@ static void report_json(struct output *o, const struct report *r)
 	if (r->mig)
 		json_object_object_add(j, "migration", migrate_report_json(r->mig, r->mstats, r->now_ns));
 	json_object_object_add(j, "hooks", json_hooks(r));
+	if (r->ovh)
+		json_object_object_add(j, "overhead", overhead_json(r->ovh));
 	if (r->exit_status >= 0)
 		json_object_object_add(j, "exit_status", json_object_new_int(r->exit_status));
 	if (r->verdict && r->verdict->mask)

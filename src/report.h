@@ -6,6 +6,7 @@
 #include "migrate.h"
 #include "movable.h"
 #include "output.h"
+#include "overhead.h"
 #include "pintable.h"
 #include "session.h"
 #include "summary.h"
@@ -19,7 +20,9 @@ struct report {
 	const struct migrate *mig;		/* migration failures (may be NULL) */
 	const struct movable *mov;		/* holds on movable/CMA memory (may be NULL) */
 	const struct place *place;
+	const struct stackfmt *stacks;		/* symbolizes by_stack (may be NULL) */
 	const struct verdict *verdict;		/* --fail-on (may be NULL) */
+	const struct overhead *ovh;		/* pintrace's own cost (may be NULL) */
 	struct pt_migrate_stats mstats[PT_MIGRATE_REASONS];
 	struct pintable_stats pts;
 	struct hook_counters hc[PT_HOOK__MAX];
@@ -37,5 +40,10 @@ struct report {
 /* Total of every kind of loss: any non-zero value makes results incomplete. */
 __u64 report_lost(const struct report *r);
 void report_print(struct output *o, const struct report *r);
+
+/* Pins per (API, stack) (report_stacks.c): the "by_stack" JSON list, the top stacks as text. */
+void report_stacks_json(json_object *summary, const struct summary *s,
+			const struct stackfmt *sf);
+void report_stacks_text(FILE *f, const struct summary *s, const struct stackfmt *sf);
 
 #endif

@@ -13,6 +13,7 @@
 #include "pintrace.h"
 #include "pintrace.skel.h"
 #include "session.h"
+#include "util.h"
 
 static const char *prefixes[][2] = {
 	[PT_BACKEND_FENTRY] = { "fentry_", "fexit_" },
@@ -266,11 +267,13 @@ static bool plan_has_fentry(const struct plan *p)
 int session_start(struct session *s, struct plan *plan, const struct session_opts *o)
 {
 	bool with_fentry = true;
+	__u64 t0, t1;
 	char why[256];
 	int err;
 
 	memset(s, 0, sizeof(*s));
 	s->plan = plan;
+	t0 = now_mono_ns();
 	err = open_configure(s, o, with_fentry);
 	if (!err)
 		err = pintrace_bpf__load(s->skel);
@@ -300,7 +303,10 @@ int session_start(struct session *s, struct plan *plan, const struct session_opt
 				 "(run with -v for the verifier log)", strerror(-err));
 		return err;
 	}
+	t1 = now_mono_ns();
 	attach_all(s, with_fentry);
+	s->load_ns = t1 - t0;
+	s->attach_ns = now_mono_ns() - t1;
 	enable_holds(s);
 	if (!o->allow_partial && plan_coverage(plan, true, why, sizeof(why))) {
 		snprintf(s->err, sizeof(s->err), "%s", why);
@@ -386,6 +392,26 @@ int session_counters(const struct session *s, struct hook_counters out[PT_HOOK__
 				      &out[hp->def->id]);
 	}
 	return 0;
+}
+
+void session_foreach_attached(const struct session *s,
+			      void (*fn)(struct bpf_program *p, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < s->plan->n; i++) {
+		const struct hook_plan *hp = &s->plan->hooks[i];
+
+		for (int w = 0; hp->attached && w < 2; w++) {
+			struct bpf_program *p = prog_of((struct session *)s, hp, hp->attached, w);
+
+			if (p)
+				fn(p, ctx);
+		}
+	}
+}
+
+const struct bpf_object *session_object(const struct session *s)
+{
+	return s->skel ? s->skel->obj : NULL;
 }
 
 void session_attach_summary(const struct session *s, char *buf, size_t len)

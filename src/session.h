@@ -28,6 +28,7 @@ struct session {
 	struct plan *plan;
 	struct bpf_link *links[PT_HOOK__MAX][2];
 	char err[256];			/* what failed, for the user */
+	__u64 load_ns, attach_ns;	/* start-up cost: verifier and JIT, then links */
 };
 
 /*
@@ -63,5 +64,10 @@ void session_set_place(struct session *s, bool pfn_known, __u64 vmemmap, bool zo
 int session_migrate_stats(const struct session *s, struct pt_migrate_stats out[PT_MIGRATE_REASONS]);
 /* Attach summary: "fentry 14, kprobe 2, tp_btf 2; absent 9" */
 void session_attach_summary(const struct session *s, char *buf, size_t len);
+/* Each program of an attached hook (entry, then return), for its run statistics. */
+void session_foreach_attached(const struct session *s,
+			      void (*fn)(struct bpf_program *p, void *ctx), void *ctx);
+/* The loaded object (its maps), NULL before load. */
+const struct bpf_object *session_object(const struct session *s);
 
 #endif

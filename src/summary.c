@@ -10,19 +10,39 @@ struct summary_proc_slot {
 	bool used;	/* pid 0 is a real pid (idle/IRQ context): no sentinel */
 };
 
-int summary_init(struct summary *s)
+struct summary_stack_slot {
+	struct summary_stack st;
+	bool used;	/* stack id 0 is a valid id: no sentinel */
+};
+
+/* Slots for @max entries at a load factor <= 0.5: short linear probes at the bound. */
+static size_t table_slots(size_t max)
 {
 	size_t n = 1;
 
+	while (n < 2 * max)
+		n <<= 1;
+	return n;
+}
+
+int summary_init(struct summary *s)
+{
+	size_t n, ns;
+
 	memset(s, 0, sizeof(*s));
 	s->max_procs = SUMMARY_MAX_PROCS;
-	/* load factor <= 0.5 keeps linear probes short at the bound */
-	while (n < 2 * s->max_procs)
-		n <<= 1;
+	s->max_stacks = SUMMARY_MAX_STACKS;
+	n = table_slots(s->max_procs);
+	ns = table_slots(s->max_stacks);
 	s->procs = calloc(n, sizeof(*s->procs));
-	if (!s->procs)
+	s->stacks = calloc(ns, sizeof(*s->stacks));
+	if (!s->procs || !s->stacks) {
+		summary_free(s);
 		return -ENOMEM;
+	}
 	s->proc_mask = n - 1;
+	s->stack_mask = ns - 1;
+	s->stack_other.stack_id = -1;
 	s->other.pid = 0;
 	memcpy(s->other.comm, "other", sizeof("other"));
 	return 0;
@@ -32,6 +52,8 @@ void summary_free(struct summary *s)
 {
 	free(s->procs);
 	s->procs = NULL;
+	free(s->stacks);
+	s->stacks = NULL;
 }
 
 static __u8 api_key(__u8 api, __u8 hook)
@@ -80,6 +102,49 @@ static struct summary_proc *proc_get(struct summary *s, __u32 pid,
 	return &ps->p;
 }
 
+static size_t stack_hash(__u8 api, __s32 stack_id)
+{
+	return pid_hash(((__u32)stack_id * 257u) ^ api);
+}
+
+/*
+ * The entry of (@api, @stack_id), created if room, else the overflow
+ * bucket. Every failed bpf_get_stackid() (< 0: -EEXIST on a hash
+ * collision, -EFAULT, -ENOMEM) is one "no stack" key per API.
+ */
+static struct summary_stack *stack_get(struct summary *s, __u8 api, __s32 stack_id)
+{
+	struct summary_stack_slot *ss;
+	size_t i;
+
+	if (stack_id < 0)
+		stack_id = -1;
+	for (i = stack_hash(api, stack_id) & s->stack_mask;; i = (i + 1) & s->stack_mask) {
+		ss = &s->stacks[i];
+		if (!ss->used)
+			break;
+		if (ss->st.api == api && ss->st.stack_id == stack_id)
+			return &ss->st;
+	}
+	if (s->nr_stacks >= s->max_stacks)
+		return &s->stack_other;
+	ss->used = true;
+	ss->st.api = api;
+	ss->st.stack_id = stack_id;
+	s->nr_stacks++;
+	return &ss->st;
+}
+
+static void stack_pin(struct summary *s, const struct pt_event *e)
+{
+	struct summary_stack *st = stack_get(s, api_key(e->api, e->hook), e->stack_id);
+
+	st->pin_grabs++;
+	st->pin_refs += e->refs;
+	if (e->pt_flags & PT_F_LONGTERM)
+		st->longterm_pin_refs += e->refs;
+}
+
 void summary_grab(struct summary *s, const struct pt_event *e)
 {
 	struct summary_api *a = &s->api[api_key(e->api, e->hook)];
@@ -98,6 +163,7 @@ void summary_grab(struct summary *s, const struct pt_event *e)
 		p->pin_grabs++;
 		p->pin_refs += e->refs;
 		s->tot.pin_refs += e->refs;
+		stack_pin(s, e);
 	}
 	if (e->pt_flags & PT_F_GET) {
 		a->get_grabs++;
@@ -233,4 +299,49 @@ const struct log2_hist *summary_call_hist(const struct summary *s)
 const struct summary_totals *summary_totals(const struct summary *s)
 {
 	return &s->tot;
+}
+
+static int stack_cmp(const void *pa, const void *pb)
+{
+	const struct summary_stack *a = *(const struct summary_stack *const *)pa;
+	const struct summary_stack *b = *(const struct summary_stack *const *)pb;
+
+	if (a->pin_refs != b->pin_refs)
+		return a->pin_refs > b->pin_refs ? -1 : 1;
+	if (a->pin_grabs != b->pin_grabs)
+		return a->pin_grabs > b->pin_grabs ? -1 : 1;
+	if (a->api != b->api)
+		return a->api < b->api ? -1 : 1;
+	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
+}
+
+long summary_foreach_stack(const struct summary *s, size_t max, summary_stack_fn cb,
+			   void *ctx)
+{
+	const struct summary_stack **v;
+	size_t i, n = 0;
+
+	if (!s->nr_stacks)
+		return 0;
+	v = malloc(s->nr_stacks * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i <= s->stack_mask; i++)
+		if (s->stacks[i].used)
+			v[n++] = &s->stacks[i].st;
+	qsort(v, n, sizeof(*v), stack_cmp);
+	for (i = 0; i < n && i < max; i++)
+		cb(v[i], ctx);
+	free(v);
+	return (long)(n - i);
+}
+
+size_t summary_nr_stacks(const struct summary *s)
+{
+	return s->nr_stacks;
+}
+
+const struct summary_stack *summary_stack_other(const struct summary *s)
+{
+	return s->stack_other.pin_grabs ? &s->stack_other : NULL;
 }

@@ -23,6 +23,12 @@
 
 #define SUMMARY_MAX_PROCS	4096
 #define SUMMARY_API_KEYS	256	/* every __u8 hook id: no range checks */
+/*
+ * Distinct (API, stack) keys of pin grabs. A workload pins from a handful
+ * of call sites; a bound keeps a pathological one (JIT, fuzzers) from
+ * growing the table: grabs of further keys are only counted.
+ */
+#define SUMMARY_MAX_STACKS	1024
 
 struct summary_api {
 	__u64 pin_grabs;		/* grab events with PT_F_PIN */
@@ -62,7 +68,17 @@ struct summary_totals {
 	__u64 call_short;
 };
 
+/* Pins taken per (API key, kernel stack): who pins, from where. */
+struct summary_stack {
+	__u8  api;			/* API key, as in summary_foreach_api() */
+	__s32 stack_id;			/* in the BPF stack map; < 0: no stack */
+	__u64 pin_grabs;
+	__u64 pin_refs;
+	__u64 longterm_pin_refs;
+};
+
 struct summary_proc_slot;
+struct summary_stack_slot;
 
 struct summary {
 	struct summary_api api[SUMMARY_API_KEYS];
@@ -77,6 +93,12 @@ struct summary {
 	/* everything about processes beyond max_procs lands here */
 	struct summary_proc other;
 	__u64 other_events;		/* events folded into other */
+	/* per-stack table of pin grabs, same scheme as procs */
+	struct summary_stack_slot *stacks;
+	size_t stack_mask;
+	size_t nr_stacks;
+	size_t max_stacks;
+	struct summary_stack stack_other;	/* pin grabs of keys beyond max_stacks */
 };
 
 int summary_init(struct summary *s);
@@ -112,5 +134,20 @@ const struct log2_hist *summary_hold_hist(const struct summary *s,
 					  enum pin_class cls);
 const struct log2_hist *summary_call_hist(const struct summary *s);
 const struct summary_totals *summary_totals(const struct summary *s);
+
+typedef void (*summary_stack_fn)(const struct summary_stack *st, void *ctx);
+/*
+ * The @max (API, stack) keys with the most pin_refs, descending (then
+ * pin_grabs descending, then API and stack id). Returns how many keys were
+ * left out, or -ENOMEM (it sorts a temporary array).
+ */
+long summary_foreach_stack(const struct summary *s, size_t max, summary_stack_fn cb,
+			   void *ctx);
+size_t summary_nr_stacks(const struct summary *s);
+/*
+ * Pin grabs whose key found no room (api and stack_id are meaningless
+ * there), or NULL when none: the part of the per-stack view missing.
+ */
+const struct summary_stack *summary_stack_other(const struct summary *s);
 
 #endif /* PINTRACE_SUMMARY_H */

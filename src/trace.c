@@ -7,17 +7,20 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "child.h"
 #include "holds.h"
 #include "output.h"
+#include "overhead.h"
 #include "ksyms.h"
 #include "migrate.h"
 #include "movable.h"
 #include "place.h"
 #include "pintable.h"
+#include "record.h"
 #include "report.h"
 #include "session.h"
 #include "summary.h"
@@ -44,6 +47,8 @@ struct tracer {
 	bool ksyms_tried;
 	__u64 bad_records;
 	const struct pt_event *cur;	/* event being matched, for the unpin callback */
+	struct rec_writer *rec;		/* --record, or NULL */
+	struct overhead ov;		/* pintrace's own cost, for the summary */
 };
 
 /* The only process-wide state: set from signal handlers, read by the loop. */
@@ -127,6 +132,18 @@ static int on_record(void *ctx, void *data, size_t len)
 		t->bad_records++;
 	}
 	return 0;
+}
+
+/*
+ * --record: each record goes to the file as received, then down the same
+ * path. A callback of its own, so that not recording costs nothing per event.
+ */
+static int on_record_saved(void *ctx, void *data, size_t len)
+{
+	struct tracer *t = ctx;
+
+	rec_write(t->rec, data, (__u32)len);
+	return on_record(ctx, data, len);
 }
 
 /* Pipe and skb holds past --min-hold: only those on movable/CMA memory are news. */
@@ -259,6 +276,7 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 		struct pintable_stats st;
 		__u64 now;
 
+		overhead_poll(&t->ov);
 		err = ring_buffer__poll(rb, POLL_MS);
 		if (err == -EINTR)
 			err = 0;
@@ -312,6 +330,20 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 	return err < 0 ? err : 0;
 }
 
+/* --record: a recording that misses records must not pass for a complete one */
+static int record_close(struct tracer *t)
+{
+	__u64 records, lost;
+	int err = rec_writer_close(t->rec, &records, &lost);
+
+	if (err)
+		fprintf(stderr, "pintrace: --record %s: %llu of %llu records not written: %s\n",
+			t->o->record_path, (unsigned long long)lost, (unsigned long long)records,
+			strerror(-err));
+	t->rec = NULL;
+	return err;
+}
+
 static int setup_child(struct tracer *t, struct child *c)
 {
 	int err = session_add_tgid(&t->sess, c->pid);
@@ -361,6 +393,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		return EXIT_RUNTIME;
 	}
 	setvbuf(f, NULL, _IOLBF, 0);
+	overhead_init(&t.ov);
 	t.table = pintable_new(&po);
 	t.stacks.map_fd = -1;
 	if (!t.table || summary_init(&t.sum) || holds_init(&t.holds, &t.stacks) ||
@@ -384,23 +417,35 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	}
 	/* event times are relative to this: nothing attached can predate it */
 	t0 = now_mono_ns();
+	/* before attaching: every run of every program is accounted */
+	overhead_stats_start(&t.ov, !o->no_bpf_stats);
 	err = session_start(&t.sess, plan, &so);
 	if (err) {
 		fprintf(stderr, "pintrace: %s\n", t.sess.err);
 		ret = err == -ENOTSUP ? EXIT_UNSUPPORTED : EXIT_RUNTIME;
 		goto out;
 	}
+	if (o->verbose)
+		fprintf(stderr, "pintrace: BPF load %.0f ms, attach %.0f ms\n",
+			t.sess.load_ns / 1e6, t.sess.attach_ns / 1e6);
 	place_calibrate(&t.place, &t.sess);
 	if (o->verbose || !t.place.zone_known)
 		fprintf(stderr, "pintrace: zones: %s; pfn: %s; CMA: %s\n", t.place.how_zone,
 			t.place.how_pfn, t.place.how_cma);
 	if (cp && setup_child(&t, cp))
 		goto out;
-	rb = ring_buffer__new(session_rb_fd(&t.sess), on_record, &t, NULL);
+	if (o->record_path && !(t.rec = rec_writer_open(o->record_path, foll, t0))) {
+		fprintf(stderr, "pintrace: cannot record to %s: %s\n", o->record_path, strerror(errno));
+		goto out;
+	}
+	rb = ring_buffer__new(session_rb_fd(&t.sess), t.rec ? on_record_saved : on_record, &t, NULL);
 	if (!rb) {
 		fprintf(stderr, "pintrace: ring buffer: %s\n", strerror(errno));
 		goto out;
 	}
+	err = overhead_ringbuf_open(&t.ov, session_rb_fd(&t.sess));
+	if (err && o->verbose)
+		fprintf(stderr, "pintrace: ring buffer fill not watched: %s\n", strerror(-err));
 	session_attach_summary(&t.sess, summary, sizeof(summary));
 	t.stacks.map_fd = session_stack_fd(&t.sess);
 	start = now_mono_ns();
@@ -438,9 +483,12 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	r.mig = &t.mig;
 	r.mov = &t.mov;
 	r.place = &t.place;
+	r.stacks = &t.stacks;
 	session_migrate_stats(&t.sess, r.mstats);
 	pintable_get_stats(t.table, &r.pts);
 	session_counters(&t.sess, r.hc);
+	overhead_collect(&t.ov, &t.sess);
+	r.ovh = &t.ov;
 	r.plan = plan;
 	r.vmstat_ok = vm0.ok && vm1.ok;
 	r.vm_acquired = vm1.acquired - vm0.acquired;
@@ -474,6 +522,9 @@ out:
 		}
 	}
 	ring_buffer__free(rb);
+	if (record_close(&t) && ret == EXIT_OK)
+		ret = EXIT_RUNTIME;
+	overhead_free(&t.ov);
 	session_stop(&t.sess);
 	summary_free(&t.sum);
 	holds_free(&t.holds);
@@ -488,4 +539,76 @@ out:
 			ret = EXIT_RUNTIME;
 	}
 	return ret;
+}
+
+/* ---- the same pipeline without a session: pintrace replay (replay.c) ---- */
+
+void tracer_free(struct tracer *t)
+{
+	if (!t)
+		return;
+	summary_free(&t->sum);
+	holds_free(&t->holds);
+	migrate_free(&t->mig);
+	movable_free(&t->mov);
+	pintable_free(t->table);
+	free(t);
+}
+
+struct tracer *tracer_new(const struct pt_opts *o, FILE *f, const struct foll_table *foll,
+			  __u64 t0_ns)
+{
+	struct pintable_opts po = { .min_hold_ns = o->min_hold_ns };
+	struct tracer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->o = o;
+	t->stacks.map_fd = -1;	/* the recorded kernel's stack map is gone */
+	/* this machine's kallsyms would name the recorded kernel's addresses wrongly */
+	t->ksyms_tried = true;
+	t->table = pintable_new(&po);
+	if (!t->table || summary_init(&t->sum) || holds_init(&t->holds, &t->stacks) ||
+	    migrate_init(&t->mig, &t->place, &t->stacks, t->table, &t->holds)) {
+		tracer_free(t);
+		return NULL;
+	}
+	pintable_set_min_hold(t->holds.pipes, o->min_hold_ns);
+	pintable_set_min_hold(t->holds.skbs, o->min_hold_ns);
+	movable_init(&t->mov, &t->place, &t->stacks);
+	place_init(&t->place, NULL);	/* zones and CMA areas: not in a recording */
+	out_init(&t->out, f, o->fmt, !o->quiet, foll, t0_ns);
+	return t;
+}
+
+void tracer_feed(struct tracer *t, const void *data, size_t len)
+{
+	on_record(t, (void *)data, len);
+}
+
+/* What the live loop does after each poll, with the events' clock as now. */
+void tracer_tick(struct tracer *t, __u64 now_ns)
+{
+	pintable_scan_held(t->table, now_ns, on_held, t);
+	pintable_scan_held(t->holds.pipes, now_ns, on_held_pipe, t);
+	pintable_scan_held(t->holds.skbs, now_ns, on_held_skb, t);
+	movable_flush(&t->mov, &t->out);
+}
+
+int tracer_report(struct tracer *t, __u64 now_ns, __u64 elapsed_ns)
+{
+	static const struct plan no_plan;	/* nothing was attached: no hook rows */
+	struct verdict v = { .mask = t->o->fail_on, .max_lost = t->o->max_lost };
+	struct report r = {
+		.sum = &t->sum, .table = t->table, .holds = &t->holds, .mig = &t->mig,
+		.mov = &t->mov, .place = &t->place, .stacks = &t->stacks, .plan = &no_plan,
+		.now_ns = now_ns, .min_age_ns = t->o->min_age_ns, .elapsed_ns = elapsed_ns,
+		.bad_records = t->bad_records, .exit_status = -1,
+	};
+
+	pintable_get_stats(t->table, &r.pts);
+	verdict_eval(&v, &r);
+	r.verdict = &v;
+	report_print(&t->out, &r);
+	return verdict_exit(&v, EXIT_OK);
 }

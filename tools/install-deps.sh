@@ -11,7 +11,7 @@ pkgs=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
 	libjson-c-dev
 	# tests: unit tests, host tests, result checks
-	libcmocka-dev python3 util-linux
+	libcmocka-dev python3 python3-jsonschema util-linux
 )
 # the VM test bed (tools/vm/DEPS lists its needs, one package per line)
 while read -r p; do

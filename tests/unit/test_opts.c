@@ -169,6 +169,43 @@ static void test_leaks_errors(void **state)
 	assert_non_null(strstr(err, "check"));
 }
 
+/* replay FILE: options before or after the file; tracing-only options refused */
+static void test_replay(void **state)
+{
+	struct pt_opts o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "pintrace", "replay", "rec", "-o", "json", "-q", NULL), 0);
+	assert_int_equal(o.cmd, CMD_REPLAY);
+	assert_string_equal(o.replay_path, "rec");
+	assert_int_equal(o.fmt, OUT_JSON);
+	assert_true(o.quiet);
+	assert_int_equal(parse(&o, err, "pintrace", "replay", "--min-hold", "1s", "rec", NULL), 0);
+	assert_int_equal(o.min_hold_ns, 1000000000ULL);
+	assert_string_equal(o.replay_path, "rec");
+	assert_int_equal(parse(&o, err, "pintrace", "replay", NULL), -EINVAL);
+	assert_non_null(strstr(err, "no recording given"));
+	assert_int_equal(parse(&o, err, "pintrace", "replay", "a", "b", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, "pintrace", "replay", "a", "-p", "1", NULL), -EINVAL);
+	assert_int_equal(parse(&o, err, "pintrace", "replay", "a", "--record", "b", NULL), -EINVAL);
+}
+
+/* --record FILE: for every tracing command, not for check */
+static void test_record(void **state)
+{
+	struct pt_opts o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "pintrace", NULL), 0);
+	assert_null(o.record_path);
+	assert_int_equal(parse(&o, err, "pintrace", "run", "--record", "r.ptrec", "--", "true",
+			       NULL), 0);
+	assert_string_equal(o.record_path, "r.ptrec");
+	assert_int_equal(parse(&o, err, "pintrace", "leaks", "--record", "r.ptrec", NULL), 0);
+	assert_int_equal(parse(&o, err, "pintrace", "check", "--record", "r", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--record belongs to tracing"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +216,8 @@ int main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_leaks),
 		cmocka_unit_test(test_leaks_errors),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -276,9 +276,123 @@ static void test_proc_overflow(void **state)
 	summary_free(&s);
 }
 
+struct stack_seen {
+	unsigned int n;
+	struct summary_stack st[16];
+};
+
+static void collect_stack(const struct summary_stack *st, void *ctx)
+{
+	struct stack_seen *seen = ctx;
+
+	assert_true(seen->n < 16);
+	seen->st[seen->n++] = *st;
+}
+
+static struct pt_event stack_grab(__u8 api, __s32 stack_id, __u32 flags, __u32 refs)
+{
+	struct pt_event e = grab(7, "fio", api, PT_HOOK_TRY_GRAB_FOLIO_FAST, flags, refs);
+
+	e.stack_id = stack_id;
+	return e;
+}
+
+static void test_stack_counts(void **state)
+{
+	struct summary s;
+	struct pt_event e;
+	struct stack_seen seen = { 0 };
+
+	(void)state;
+	setup_summary(&s);
+	/* (api, stack 5): two grabs, one long-term */
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES_FAST, 5, PT_F_PIN, 4);
+	summary_grab(&s, &e);
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES_FAST, 5, PT_F_PIN | PT_F_LONGTERM, 16);
+	summary_grab(&s, &e);
+	/* same stack id under another API is another key */
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES, 5, PT_F_PIN, 2);
+	summary_grab(&s, &e);
+	/* every failed stackid (-EEXIST, -EFAULT) is one "no stack" key */
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES, -17, PT_F_PIN, 1);
+	summary_grab(&s, &e);
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES, -14, PT_F_PIN, 1);
+	summary_grab(&s, &e);
+	/* FOLL_GET references and unflagged grabs are not pins */
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES, 9, PT_F_GET, 64);
+	summary_grab(&s, &e);
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES, 9, 0, 64);
+	summary_grab(&s, &e);
+	/* outside any API: the chokepoint hook is the key, as in by_api */
+	e = stack_grab(PT_HOOK_NONE, 5, PT_F_PIN, 3);
+	summary_grab(&s, &e);
+
+	assert_int_equal(summary_nr_stacks(&s), 4);
+	assert_int_equal(summary_foreach_stack(&s, 16, collect_stack, &seen), 0);
+	assert_int_equal(seen.n, 4);
+	/* by pin_refs descending */
+	assert_int_equal(seen.st[0].api, PT_HOOK_PIN_USER_PAGES_FAST);
+	assert_int_equal(seen.st[0].stack_id, 5);
+	assert_int_equal(seen.st[0].pin_grabs, 2);
+	assert_int_equal(seen.st[0].pin_refs, 20);
+	assert_int_equal(seen.st[0].longterm_pin_refs, 16);
+	assert_int_equal(seen.st[1].api, PT_HOOK_TRY_GRAB_FOLIO_FAST);
+	assert_int_equal(seen.st[1].pin_refs, 3);
+	/* 2 refs each: pin_grabs (2 before 1) decides */
+	assert_int_equal(seen.st[2].api, PT_HOOK_PIN_USER_PAGES);
+	assert_int_equal(seen.st[2].stack_id, -1);
+	assert_int_equal(seen.st[2].pin_grabs, 2);
+	assert_int_equal(seen.st[3].stack_id, 5);
+	assert_int_equal(seen.st[3].longterm_pin_refs, 0);
+	assert_null(summary_stack_other(&s));
+	summary_free(&s);
+}
+
+static void test_stack_top_and_overflow(void **state)
+{
+	struct summary s;
+	struct pt_event e;
+	struct stack_seen seen = { 0 };
+	__u64 listed = 0, total = 0;
+	const struct summary_stack *other;
+	__s32 id;
+
+	(void)state;
+	setup_summary(&s);
+	/* stack i has i refs; 10 keys beyond the bound */
+	for (id = 1; id <= SUMMARY_MAX_STACKS + 10; id++) {
+		e = stack_grab(PT_HOOK_PIN_USER_PAGES_FAST, id, PT_F_PIN, (__u32)id);
+		summary_grab(&s, &e);
+		total += (__u32)id;
+	}
+	/* a known key still counts once the table is full */
+	e = stack_grab(PT_HOOK_PIN_USER_PAGES_FAST, 1, PT_F_PIN | PT_F_LONGTERM, 1);
+	summary_grab(&s, &e);
+	total++;
+
+	assert_int_equal(summary_nr_stacks(&s), SUMMARY_MAX_STACKS);
+	other = summary_stack_other(&s);
+	assert_non_null(other);
+	assert_int_equal(other->pin_grabs, 10);
+	/* top 3 of 1024: the rest is reported as omitted */
+	assert_int_equal(summary_foreach_stack(&s, 3, collect_stack, &seen),
+			 SUMMARY_MAX_STACKS - 3);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.st[0].stack_id, SUMMARY_MAX_STACKS);
+	assert_int_equal(seen.st[2].stack_id, SUMMARY_MAX_STACKS - 2);
+	/* nothing lost: listed + omitted + overflow == all pins */
+	for (id = 1; id <= SUMMARY_MAX_STACKS; id++)
+		listed += (__u32)id;
+	assert_int_equal(listed + 1 + other->pin_refs, total);
+	assert_int_equal(summary_totals(&s)->pin_refs, total);
+	summary_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stack_counts),
+		cmocka_unit_test(test_stack_top_and_overflow),
 		cmocka_unit_test(test_api_counts),
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_unpin_classes),

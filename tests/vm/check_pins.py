@@ -14,7 +14,7 @@ import sys
 
 import check_holds
 
-from tap import check, finish, load_ndjson
+from tap import SCHEMA_VERSION, check, finish, load_ndjson
 
 
 def api_row(summary, name):
@@ -77,8 +77,8 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
     if len(recs) < 2:
         return
     attach, summary = recs[0], recs[-1]
-    check(attach.get("type") == "attach" and attach.get("schema_version") == 1,
-          f"{tag}: first record is attach with schema_version 1")
+    check(attach.get("type") == "attach" and attach.get("schema_version") == SCHEMA_VERSION,
+          f"{tag}: first record is attach with schema_version {SCHEMA_VERSION}")
     check(summary.get("type") == "summary", f"{tag}: last record is the summary")
     if summary.get("type") != "summary":
         return

@@ -15,6 +15,12 @@
  *             FOLL_GET on 6.1, FOLL_PIN on 6.5+
  *
  * It prints one JSON line: {"op":..,"ops":N,"seconds":S,"ops_per_s":R}.
+ *
+ *   gupbench waitfor PATH [STRING] [--seconds S]
+ *
+ * polls every millisecond until PATH exists (and contains STRING) and prints
+ * {"waited_ns":N}: started next to a tracer, it measures the tracer's
+ * attach time (pintrace --ready-file, a marker bpftrace's BEGIN prints).
  * The loop times itself, so the cost of starting a tracer around it does
  * not count. Exit 0 ok, 1 an operation failed, 2 usage.
  */
@@ -121,10 +127,58 @@ static int setup(struct bench *b, const char *op, const char *dev)
 	return 0;
 }
 
+static bool file_has(const char *path, const char *needle)
+{
+	static char buf[1 << 16];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return !needle || strstr(buf, needle);
+}
+
+static int waitfor(int argc, char **argv)
+{
+	const char *path = argc > 2 ? argv[2] : NULL, *needle = NULL;
+	double secs = 120, t0 = now_s(), t;
+	char *end;
+
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			secs = strtod(argv[++i], &end);
+			if (*end || !(secs > 0))
+				return 2;
+		} else if (!needle) {
+			needle = argv[i];
+		} else {
+			return 2;
+		}
+	}
+	if (!path)
+		return 2;
+	while (!file_has(path, needle)) {
+		t = now_s();
+		if (t - t0 > secs) {
+			fprintf(stderr, "gupbench: %s: not there after %.0f s\n", path, secs);
+			return 1;
+		}
+		usleep(1000);
+	}
+	printf("{\"waited_ns\":%.0f}\n", (now_s() - t0) * 1e9);
+	return 0;
+}
+
 static int usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
-		"Usage: gupbench pvr|vmsplice|uring|odirect [--seconds S] [--dev PATH]\n");
+		"Usage: gupbench pvr|vmsplice|uring|odirect [--seconds S] [--dev PATH]\n"
+		"       gupbench waitfor PATH [STRING] [--seconds S]\n");
 	return rc;
 }
 
@@ -141,6 +195,11 @@ int main(int argc, char **argv)
 	unsigned long long n = 0;
 	char *end;
 
+	if (!strcmp(op, "waitfor")) {
+		int rc = waitfor(argc, argv);
+
+		return rc == 2 ? usage(2) : rc;
+	}
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (!strcmp(op, ops[i].name))
 			fn = ops[i].fn;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make bench: pintrace's cost against the no-op floor and bpftrace, in one
+# VM run per Debian kernel, plus the user-space pipeline on this host.
+#   tools/bench/run.sh [--kernels "6.1 6.12"] [--seconds S] [--rounds N]
+# Results: build/bench/results.json and tools/bench/results.md (a table
+# with the ratios and the targets; commit it with the change it measures).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUTPUT=${OUTPUT:-build}
+KERNELS="6.1 6.12"
+SECS=3
+ROUNDS=3
+while (($#)); do
+	case $1 in
+	--kernels) KERNELS=$2; shift ;;
+	--seconds) SECS=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
+	*) echo "usage: tools/bench/run.sh [--kernels LIST] [--seconds S] [--rounds N]" >&2
+	   exit 2 ;;
+	esac
+	shift
+done
+B=$OUTPUT/bench
+mkdir -p "$B"
+make -s OUTPUT="$OUTPUT/static" STATIC=1 "$OUTPUT/static/pintrace"
+gcc -O2 -std=gnu11 -Wall -Wextra -Werror -static -o "$B/gupbench" tools/bench/gupbench.c
+
+# bpftrace and its libraries, from Debian's packages (never installed on
+# this host); without it the bpftrace column stays empty and says why.
+bt_adds=()
+if bt_list=$(tools/bench/bpftrace-root.sh 2> "$B/bpftrace-root.err"); then
+	while read -r a; do
+		[[ -n $a ]] && bt_adds+=(--add "$a")
+	done <<< "$bt_list"
+	[[ -e tools/bench/pins.bt ]] && bt_adds+=(--add "tools/bench/pins.bt:/bench/pins.bt")
+else
+	echo "bench: bpftrace unavailable (see $B/bpftrace-root.err); its column stays empty" >&2
+fi
+
+for k in $KERNELS; do
+	tools/vm/fetch-kernel.sh "$k" > /dev/null
+	d=$B/vm-$k
+	rm -rf "$d"
+	{
+		echo '#!/bin/sh'
+		echo "export BENCH_SECONDS=$SECS BENCH_ROUNDS=$ROUNDS"
+		sed 1d tools/bench/guest-bench.sh
+	} > "$B/guest-$k.sh"
+	echo "bench: Debian $k ($ROUNDS rounds of ${SECS}s per loop and mode)" >&2
+	tools/vm/run.sh --kernel "$k" --script "$B/guest-$k.sh" --out "$d" --quiet \
+		--add "$OUTPUT/static/pintrace:/bin/pintrace" --add "$B/gupbench:/bin/gupbench" \
+		${bt_adds[@]+"${bt_adds[@]}"} \
+		--modules brd --modparam brd="rd_nr=1 rd_size=16384" --mem 2048 --timeout 1800
+done
+
+pipe_args=()
+if make -n bench-pipeline > /dev/null 2>&1; then
+	rec=$(ls "$B"/vm-*/pvr.ptrec 2> /dev/null | head -n 1 || true)
+	make -s bench-pipeline ${rec:+PIPELINE_STREAM="$rec"} > "$B/pipeline.txt" || true
+	pipe_args=(--pipeline "$B/pipeline.txt")
+fi
+tools/bench/report.py --out-json "$B/results.json" --out-md tools/bench/results.md \
+	${pipe_args[@]+"${pipe_args[@]}"} $(for k in $KERNELS; do echo "$B/vm-$k"; done)
