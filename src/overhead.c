@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "overhead.h"
@@ -313,8 +314,14 @@ void overhead_collect(struct overhead *ov, const struct session *s)
 {
 	const struct bpf_object *obj = session_object(s);
 
+	struct rusage ru;
+
 	ov->nprogs = ov->nmaps = 0;
 	ov->total_run_cnt = ov->total_run_time_ns = 0;
+	ov->load_ns = s->load_ns;
+	ov->attach_ns = s->attach_ns;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		ov->rss_peak_kib = ru.ru_maxrss;	/* Linux: KiB */
 	/* programs first: counting maps runs syscalls that a sys_exit hook sees */
 	session_foreach_attached(s, add_attached, ov);
 	overhead_sort_progs(ov);

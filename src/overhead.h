@@ -53,6 +53,8 @@ struct overhead {
 	__u64 total_run_cnt, total_run_time_ns;	/* every attached program, listed or not */
 	struct ovh_map maps[OVH_MAX_MAPS];
 	unsigned int nmaps;
+	__u64 rss_peak_kib;		/* getrusage ru_maxrss at collection */
+	__u64 load_ns, attach_ns;	/* start-up: BPF load (verifier, JIT), attach */
 };
 
 void overhead_init(struct overhead *ov);

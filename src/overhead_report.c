@@ -74,6 +74,9 @@ json_object *overhead_json(const struct overhead *ov)
 	json_object_object_add(rb, "polls", ju(ov->polls));
 	json_object_object_add(j, "ringbuf", rb);
 	json_object_object_add(j, "maps", json_maps(ov));
+	json_object_object_add(j, "rss_peak_kib", ju(ov->rss_peak_kib));
+	json_object_object_add(j, "load_ns", ju(ov->load_ns));
+	json_object_object_add(j, "attach_ns", ju(ov->attach_ns));
 	return j;
 }
 
@@ -155,4 +158,6 @@ void overhead_text(const struct overhead *ov, FILE *f)
 		fmt_bytes(ov->rb_peak, peak, sizeof(peak)), fmt_bytes(ov->rb_size, size, sizeof(size)),
 		ov->rb_size ? 100.0 * ov->rb_peak / ov->rb_size : 0.0, (unsigned long long)ov->polls);
 	text_maps(ov, f);
+	fprintf(f, "  start-up: BPF load %.0f ms, attach %.0f ms; peak RSS %.1f MiB\n",
+		ov->load_ns / 1e6, ov->attach_ns / 1e6, ov->rss_peak_kib / 1024.0);
 }

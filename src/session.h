@@ -29,6 +29,7 @@ struct session {
 	struct bpf_link *links[PT_HOOK__MAX][2];
 	char err[256];			/* what failed, for the user */
 	__u64 load_ns, attach_ns;	/* start-up cost: verifier and JIT, then links */
+	__u8 skip[PT_HOOK__MAX];	/* per hook, 1 << backend: failed to attach */
 };
 
 /*

@@ -105,6 +105,7 @@ static void fake(struct overhead *ov)
 	ov->rb_size = 4 << 20;
 	ov->rb_peak = 1 << 20;
 	ov->polls = 1234;
+	ov->rss_peak_kib = 20480;
 	add_map(ov, "held", 262144, 200000, true);
 	add_map(ov, "gup_ctxs", 16384, 3, true);
 	add_map(ov, "pipe_held", 262144, 5000, false);
@@ -113,14 +114,15 @@ static void fake(struct overhead *ov)
 static void test_json(void **state)
 {
 	static const char *keys[] = { "bpf_stats", "programs", "total_run_cnt",
-				      "total_run_time_ns", "ringbuf", "maps" };
+				      "total_run_time_ns", "ringbuf", "maps",
+				      "rss_peak_kib", "load_ns", "attach_ns" };
 	struct overhead ov;
 	json_object *j, *p, *m, *rb, *v;
 	const char *s;
 
 	fake(&ov);
 	j = overhead_json(&ov);
-	assert_int_equal(json_object_object_length(j), 6);
+	assert_int_equal(json_object_object_length(j), 9);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		assert_true(json_object_object_get_ex(j, keys[i], NULL));
 	assert_true(json_object_object_get_ex(j, "bpf_stats", &v));

@@ -219,6 +219,36 @@ def check_system(outdir):
           f"system-wide: pins/unpins seen {m and m.groups()} == kernel deltas ({a1 - a0}, {r1 - r0})")
 
 
+def check_fallback(outdir):
+    """auto mode: fentry attach of gup_put_folio fails (injected), kprobe takes over."""
+    tag = "[auto] attach fallback"
+    try:
+        rc, a0, r0, a1, r1 = map(int, open(os.path.join(outdir, "fallback.txt")).read().split())
+        recs = load_ndjson(os.path.join(outdir, "fallback.ndjson"))
+        err = open(os.path.join(outdir, "fallback.stderr")).read()
+    except (OSError, ValueError) as e:
+        check(False, f"{tag}: results readable: {e}")
+        return
+    check(rc == 0, f"{tag}: pintrace run exits 0 (got {rc})")
+    check("loading the programs again" in err, f"{tag}: says it loads the programs again")
+    if len(recs) < 2 or recs[0].get("type") != "attach" or recs[-1].get("type") != "summary":
+        check(False, f"{tag}: attach and summary records present")
+        return
+    attach, summary = recs[0], recs[-1]
+    check(attached(attach, "gup_put_folio") == "kprobe",
+          f"{tag}: gup_put_folio fell back to kprobe ({attached(attach, 'gup_put_folio')})")
+    others = {h["backend"] for h in attach["hooks"]
+              if h["symbol"] != "gup_put_folio" and h["backend"] not in ("none", "tp_btf")}
+    # (6.1 plans some hooks on kprobe anyway: pin_user_pages_remote has 7 arguments)
+    check("fentry" in others, f"{tag}: the other hooks kept fentry ({sorted(others)})")
+    pins = summary["pins"]
+    check(summary["loss"]["total"] == 0, f"{tag}: nothing lost")
+    check(pins["acquired_refs"] == a1 - a0 == 64,
+          f"{tag}: pins {pins['acquired_refs']} == kernel delta {a1 - a0} == 64")
+    check(pins["released_refs"] == r1 - r0 and pins["outstanding_refs"] == 0,
+          f"{tag}: unpins {pins['released_refs']} == kernel delta {r1 - r0}, none outstanding")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir")
@@ -244,6 +274,7 @@ def main():
     check_filter(a.outdir, "filter-pid", 8)
     check_filter(a.outdir, "filter-comm", 8)
     check_lifecycle(a.outdir)
+    check_fallback(a.outdir)
     check_holds.check_leaks_cmd(check, a.outdir, load_ndjson)
     check_system(a.outdir)
     return finish()

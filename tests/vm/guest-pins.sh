@@ -119,6 +119,16 @@ echo "ignores-term $?" >> $OUT/lifecycle.txt
 # and the human-readable output.
 before=$(vm)
 rm -f /tmp/ready
+# Attach fallback in auto mode: attaching fentry to the unpin chokepoint is
+# made to fail (as fentry attach fails on arm64 6.1); pintrace must load the
+# programs again with a kprobe for that hook alone and still count exactly.
+before=$(vm)
+PINTRACE_FAULT_ATTACH=fentry:gup_put_folio pintrace run --backend auto -o json \
+	-O $OUT/fallback.ndjson -- pinload pvr --pages 64 > $OUT/fallback.pinload 2> $OUT/fallback.stderr
+rc=$?
+after=$(vm)
+echo "$rc $before $after" > $OUT/fallback.txt
+
 pintrace -d 6s --backend auto --ready-file /tmp/ready > $OUT/system.txt 2> $OUT/system.stderr &
 tracer=$!
 wait_ready /tmp/ready

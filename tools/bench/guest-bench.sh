@@ -4,7 +4,7 @@
 # under the no-op floor (same hooks, empty programs), under pintrace in its
 # default mode (-q: summary only) and in stream mode (every event as NDJSON
 # to a file), and under the equivalent bpftrace script when bpftrace is in
-# the guest. Then attach times and pintrace's peak RSS. Results: /out/*.
+# the guest. Then attach times. Results: /out/*.
 set -u
 OUT=/out
 SECS=${BENCH_SECONDS:-3}
@@ -98,15 +98,8 @@ attach() {	# name, rounds
 attach pintrace 3
 case $MODES in *bpftrace*) attach bpftrace 3 ;; esac
 
-# Peak RSS of pintrace in both modes, on the busiest loop.
-for m in quiet stream; do
-	o="-q -o json -O /dev/null"
-	[ $m = stream ] && o="-o json -O /tmp/rss.ndjson"
-	busybox time -v pintrace run -b "$BACKEND" $o -- gupbench pvr --seconds "$SECS" \
-		> /dev/null 2> /tmp/time.txt
-	echo "$m $(awk -F': ' '/Maximum resident/{print $2}' /tmp/time.txt)" >> $OUT/rss.txt
-	rm -f /tmp/rss.ndjson
-done
+# Peak RSS: every summary has pintrace's own (getrusage), see report.py.
+# (busybox time -v would not do: it reports ru_maxrss four times too big.)
 
 # A recorded event stream for the user-space pipeline benchmark (on the host).
 if pintrace --help 2>&1 | grep -q -- --record; then

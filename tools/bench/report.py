@@ -70,7 +70,10 @@ def losses(d):
             out.append({"run": name, "error": "no summary"})
             continue
         pins = s.get("pins", {})
+        ovh = s.get("overhead", {})
         out.append({"run": name[4:-4], "lost": s.get("loss", {}).get("total"),
+                    "rss_kib": ovh.get("rss_peak_kib"), "load_ms": ovh.get("load_ns", 0) / 1e6,
+                    "attach_ms": ovh.get("attach_ns", 0) / 1e6,
                     "acquired": pins.get("acquired_refs"),
                     "released": pins.get("released_refs"),
                     "outstanding": pins.get("outstanding_refs")})
@@ -105,12 +108,12 @@ def kernel_result(d):
     res["attach_ms"] = {k: statistics.median(v) for k, v in att.items()}
     if "pintrace" in res["attach_ms"] and res["attach_ms"].get("bpftrace"):
         res["attach_ratio"] = res["attach_ms"]["pintrace"] / res["attach_ms"]["bpftrace"]
-    res["rss_kib"] = {}
-    for line in read_lines(os.path.join(d, "rss.txt")):
-        f = line.split()
-        if len(f) == 2 and f[1].isdigit():
-            res["rss_kib"][f[0]] = int(f[1])
     res["runs"] = losses(d)
+    res["rss_kib"] = {}
+    for x in res["runs"]:
+        mode = x["run"].split("-")[-2] if x["run"].count("-") >= 2 else "?"
+        if x.get("rss_kib"):
+            res["rss_kib"][mode] = max(res["rss_kib"].get(mode, 0), x["rss_kib"])
     return res
 
 
