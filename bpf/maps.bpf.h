@@ -138,11 +138,24 @@ static __always_inline __s32 event_stack(enum pt_hook hook, void *ctx)
 	return id < 0 ? -1 : (__s32)id;
 }
 
+/*
+ * Wake the loader only once an eighth of the ring is waiting: a wakeup per
+ * record (irq_work, then the poller's task) cost a pin/unpin loop more than
+ * the rest of the program under emulation. The loader drains the ring
+ * after every poll timeout (POLL_MS) anyway. Computed without a branch:
+ * one more branch per submit site multiplied the verifier's states past
+ * its limit in the loops that submit.
+ */
 static __always_inline void event_submit(struct pt_event *e, enum pt_hook hook)
 {
+	__u64 avail, thresh;
+
 	if (e->folio)
 		event_place(e);
-	bpf_ringbuf_submit(e, 0);
+	avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
+	thresh = bpf_ringbuf_query(&rb, BPF_RB_RING_SIZE) / 8;
+	/* FORCE_WAKEUP (2) from an eighth on, else NO_WAKEUP (1) */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP - ((avail - thresh) >> 63));
 	STAT_INC(hook, events);
 }
 

@@ -280,6 +280,9 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 		err = ring_buffer__poll(rb, POLL_MS);
 		if (err == -EINTR)
 			err = 0;
+		/* records submitted without a wakeup (event_submit) wait for this */
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
 		if (err < 0)
 			break;
 		now = now_mono_ns();

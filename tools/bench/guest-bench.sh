@@ -42,9 +42,9 @@ one() {
 		rm -f /tmp/stream.ndjson ;;
 	bpftrace)
 		rm -f /tmp/bt.out
-		bpftrace "$BT" > /tmp/bt.out 2>&1 &
+		env BPFTRACE_MAP_KEYS_MAX=65536 bpftrace "$BT" > /tmp/bt.out 2>&1 &
 		bt=$!
-		gupbench waitfor /tmp/bt.out PINTRACE_BT_READY --seconds 300 > /dev/null
+		gupbench waitfor /tmp/bt.out "pins.bt: ready" --seconds 300 --pid $bt > /dev/null
 		gupbench "$op" --seconds "$SECS" $a > "$f.json" 2> "$f.err"
 		kill -INT $bt
 		wait $bt
@@ -78,15 +78,16 @@ attach() {	# name, rounds
 		rm -f /tmp/ready /tmp/bt.out
 		case $1 in
 		pintrace)
-			gupbench waitfor /tmp/ready --seconds 300 > /tmp/w.json &
-			w=$!
 			pintrace -b "$BACKEND" -q -O /dev/null --ready-file /tmp/ready &
-			p=$! ;;
+			p=$!
+			gupbench waitfor /tmp/ready --seconds 300 --pid $p > /tmp/w.json &
+			w=$! ;;
 		bpftrace)
-			gupbench waitfor /tmp/bt.out PINTRACE_BT_READY --seconds 300 > /tmp/w.json &
-			w=$!
-			bpftrace "$BT" > /tmp/bt.out 2>&1 &
-			p=$! ;;
+			env BPFTRACE_MAP_KEYS_MAX=65536 bpftrace "$BT" > /tmp/bt.out 2>&1 &
+			p=$!
+			gupbench waitfor /tmp/bt.out "pins.bt: ready" --seconds 300 --pid $p \
+				> /tmp/w.json &
+			w=$! ;;
 		esac
 		wait $w
 		kill -INT $p

@@ -16,11 +16,12 @@
  *
  * It prints one JSON line: {"op":..,"ops":N,"seconds":S,"ops_per_s":R}.
  *
- *   gupbench waitfor PATH [STRING] [--seconds S]
+ *   gupbench waitfor PATH [STRING] [--seconds S] [--pid PID]
  *
  * polls every millisecond until PATH exists (and contains STRING) and prints
  * {"waited_ns":N}: started next to a tracer, it measures the tracer's
  * attach time (pintrace --ready-file, a marker bpftrace's BEGIN prints).
+ * With --pid it gives up (exit 1) as soon as that tracer is gone.
  * The loop times itself, so the cost of starting a tracer around it does
  * not count. Exit 0 ok, 1 an operation failed, 2 usage.
  */
@@ -147,13 +148,15 @@ static int waitfor(int argc, char **argv)
 {
 	const char *path = argc > 2 ? argv[2] : NULL, *needle = NULL;
 	double secs = 120, t0 = now_s(), t;
-	char *end;
+	char *end, proc[32] = "";
 
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			secs = strtod(argv[++i], &end);
 			if (*end || !(secs > 0))
 				return 2;
+		} else if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
+			snprintf(proc, sizeof(proc), "/proc/%s", argv[++i]);
 		} else if (!needle) {
 			needle = argv[i];
 		} else {
@@ -168,6 +171,10 @@ static int waitfor(int argc, char **argv)
 			fprintf(stderr, "gupbench: %s: not there after %.0f s\n", path, secs);
 			return 1;
 		}
+		if (*proc && access(proc, F_OK)) {
+			fprintf(stderr, "gupbench: %s: its writer is gone\n", path);
+			return 1;
+		}
 		usleep(1000);
 	}
 	printf("{\"waited_ns\":%.0f}\n", (now_s() - t0) * 1e9);
@@ -178,7 +185,7 @@ static int usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
 		"Usage: gupbench pvr|vmsplice|uring|odirect [--seconds S] [--dev PATH]\n"
-		"       gupbench waitfor PATH [STRING] [--seconds S]\n");
+		"       gupbench waitfor PATH [STRING] [--seconds S] [--pid PID]\n");
 	return rc;
 }
 

@@ -26,14 +26,11 @@ make -s OUTPUT="$OUTPUT/static" STATIC=1 "$OUTPUT/static/pintrace"
 gcc -O2 -std=gnu11 -Wall -Wextra -Werror -static -o "$B/gupbench" tools/bench/gupbench.c
 
 # bpftrace and its libraries, from Debian's packages (never installed on
-# this host); without it the bpftrace column stays empty and says why.
-bt_adds=()
-if bt_list=$(tools/bench/bpftrace-root.sh 2> "$B/bpftrace-root.err"); then
-	while read -r a; do
-		[[ -n $a ]] && bt_adds+=(--add "$a")
-	done <<< "$bt_list"
-	[[ -e tools/bench/pins.bt ]] && bt_adds+=(--add "tools/bench/pins.bt:/bench/pins.bt")
-else
+# this host), as an initramfs overlay; without it the bpftrace column stays
+# empty and says why.
+bt_cpio=
+if ! bt_cpio=$(tools/bench/bpftrace-root.sh --print cpio 2> "$B/bpftrace-root.err"); then
+	bt_cpio=
 	echo "bench: bpftrace unavailable (see $B/bpftrace-root.err); its column stays empty" >&2
 fi
 
@@ -46,10 +43,16 @@ for k in $KERNELS; do
 		echo "export BENCH_SECONDS=$SECS BENCH_ROUNDS=$ROUNDS"
 		sed 1d tools/bench/guest-bench.sh
 	} > "$B/guest-$k.sh"
+	bt_args=()
+	if [[ -n $bt_cpio ]]; then
+		# the same pin/unpin matching on the same functions as pintrace's plan
+		tools/bench/gen-pins-bt.sh "$k" > "$B/pins-$k.bt"
+		bt_args=(--cpio "$bt_cpio" --add "$B/pins-$k.bt:/bench/pins.bt")
+	fi
 	echo "bench: Debian $k ($ROUNDS rounds of ${SECS}s per loop and mode)" >&2
 	tools/vm/run.sh --kernel "$k" --script "$B/guest-$k.sh" --out "$d" --quiet \
 		--add "$OUTPUT/static/pintrace:/bin/pintrace" --add "$B/gupbench:/bin/gupbench" \
-		${bt_adds[@]+"${bt_adds[@]}"} \
+		${bt_args[@]+"${bt_args[@]}"} \
 		--modules brd --modparam brd="rd_nr=1 rd_size=16384" --mem 2048 --timeout 1800
 done
 

@@ -12,7 +12,7 @@ usage: tools/vm/run.sh --kernel 6.1|6.12 --script GUEST.sh --out DIR
          [--add HOST_PATH[:GUEST_PATH]]... [--modules "brd veth ..."]...
          [--modparam NAME="p1=v1 p2=v2"]... [--append "kernel args"]
          [--mem MiB] [--smp N] [--timeout SECONDS] [--cpu MODEL]
-         [--boot bzimage|pvh] [--quiet]
+         [--boot bzimage|pvh] [--cpio NEWC_ARCHIVE]... [--quiet]
 Exit status: the guest script's, or 125 when anything else failed.
 EOF
 	exit 125
@@ -20,16 +20,17 @@ EOF
 
 ver='' script='' outdir='' append='' mem=1024 smp=2 timeout=300 quiet=0
 cpu=${PINTRACE_QEMU_CPU:-max} boot=${PINTRACE_VM_BOOT:-bzimage}
-adds=() modules=() modparams=()
+adds=() modules=() modparams=() cpios=()
 while (($#)); do
 	case "$1" in
-	--kernel | --script | --out | --add | --modules | --modparam | --append | --mem | --smp | --timeout | --cpu | --boot)
+	--kernel | --script | --out | --add | --modules | --modparam | --append | --mem | --smp | --timeout | --cpu | --boot | --cpio)
 		(($# >= 2)) || die "$1 needs an argument"
 		case "$1" in
 		--kernel) ver=$2 ;;
 		--script) script=$2 ;;
 		--out) outdir=$2 ;;
 		--add) adds+=("$2") ;;
+		--cpio) cpios+=("$2") ;;
 		--modules) read -ra m <<<"$2" && modules+=("${m[@]}") ;;
 		--modparam) modparams+=("$2") ;;
 		--append) append+=" $2" ;;
@@ -100,7 +101,12 @@ done
 reserve=$((timeout >= 120 ? 30 : timeout / 4))
 printf 'PT_TIMEOUT=%s\nPT_RESERVE=%s\n' "$timeout" "$reserve" >"$r/etc/pintrace/run.conf"
 (cd "$r" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$work/run.cpio"
-cat "$base" "$work/run.cpio" >"$work/initrd.cpio"
+# --cpio: prebuilt uncompressed overlays (e.g. tools/bench/bpftrace-root.sh),
+# unpacked after the base and before the per-run layer.
+for c in ${cpios[@]+"${cpios[@]}"}; do
+	[[ -s $c ]] || die "--cpio: '$c' does not exist or is empty"
+done
+cat "$base" ${cpios[@]+"${cpios[@]}"} "$work/run.cpio" >"$work/initrd.cpio"
 
 # 'max' under TCG enables LA57; no5lvl keeps the guest on 4-level paging,
 # which is what real machines run and is cheaper to emulate.
