@@ -115,10 +115,6 @@ pintrace run -q -d 1s -- sleep 100 > /dev/null 2>&1; echo "duration $?" >> $OUT/
 pintrace run -q -d 1s -- sh -c 'trap "" TERM; sleep 30' > /dev/null 2>&1
 echo "ignores-term $?" >> $OUT/lifecycle.txt
 
-# System-wide mode (no filter) with a text stream, for the held-long line
-# and the human-readable output.
-before=$(vm)
-rm -f /tmp/ready
 # Attach fallback in auto mode: attaching fentry to the unpin chokepoint is
 # made to fail (as fentry attach fails on arm64 6.1); pintrace must load the
 # programs again with a kprobe for that hook alone and still count exactly.
@@ -129,6 +125,10 @@ rc=$?
 after=$(vm)
 echo "$rc $before $after" > $OUT/fallback.txt
 
+# System-wide mode (no filter) with a text stream, for the held-long line
+# and the human-readable output.
+before=$(vm)
+rm -f /tmp/ready
 pintrace -d 6s --backend auto --ready-file /tmp/ready > $OUT/system.txt 2> $OUT/system.stderr &
 tracer=$!
 wait_ready /tmp/ready
