@@ -63,6 +63,7 @@ run_tracer() { # name, ready option (-s STRING | -f FILE), then the command
 	echo "== $name"
 	h=
 	if [ "$name" != none ]; then
+		rm -f /tmp/$name.ready
 		readytime "$how" "$what" -l "$OUT/$name.log" -r /tmp/$name.ready -t 500 -- "$@" &
 		h=$!
 		if ! wait_file /tmp/$name.ready $h; then
@@ -97,6 +98,8 @@ run_tracer() { # name, ready option (-s STRING | -f FILE), then the command
 attach_round() { # name, round, ready option, then the command
 	name=$1 round=$2 how=$3 what=$4
 	shift 4
+	# no stale result from the previous round for wait_file to find
+	rm -f /tmp/attach.ready
 	readytime "$how" "$what" -l /tmp/attach.log -r /tmp/attach.ready -t 500 -- "$@" &
 	h=$!
 	if ! wait_file /tmp/attach.ready $h || grep -q 'ready_ns=-1' /tmp/attach.ready; then
