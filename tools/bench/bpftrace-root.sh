@@ -25,6 +25,7 @@
 # image. With the cache complete the script touches no network.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/vm/lib.sh
 . "$BENCH_DIR/../vm/lib.sh"
 
 usage() {

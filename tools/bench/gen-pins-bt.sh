@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generate the bpftrace equivalent of pintrace's default GUP pin tracing for
-# one kernel line (the benchmark's bpftrace side; tools/bench/README.md).
+# one kernel line (the benchmark's bpftrace side, see tools/bench/bpftrace-smoke.sh).
 #
 #   tools/bench/gen-pins-bt.sh 6.1|6.12 [--backend kfunc|kprobe] [--stacks] >pins.bt
 #
@@ -35,13 +35,14 @@
 #
 # Run with BPFTRACE_MAP_KEYS_MAX raised above the number of pins that may be
 # outstanding at once (default 4096), e.g. 65536.
+# shellcheck disable=SC2016 # '$A0'-style placeholders are bpftrace text, replaced later
 set -euo pipefail
 
 usage() {
 	echo "usage: ${0##*/} 6.1|6.12 [--backend kfunc|kprobe] [--stacks]" >&2
 	exit 2
 }
-ver= backend=kfunc stacks=0
+ver='' backend=kfunc stacks=0
 while (($#)); do
 	case "$1" in
 	--backend) (($# >= 2)) || usage; backend=$2; shift ;;
@@ -71,7 +72,7 @@ grab_body() { # $1: the per-API pin counter (folio_add_pin's are not in nr_foll_
 		if (\$flags & $FOLL_PIN) {
 			if (\$head != @zero_page) {
 				\$api = $api;
-				$pins[\$api] = sum(\$refs);
+				${pins}[\$api] = sum(\$refs);
 				@pins_outstanding = sum(\$refs);
 				\$i = @tail[\$head];
 				@rec[\$head, \$i] = (nsecs, (uint64)pid, \$api, \$refs, (\$flags & $FOLL_LONGTERM) ? (uint64)1 : (uint64)0);
@@ -135,6 +136,7 @@ unpin_body() { # $1: hook name
 EOF
 }
 
+# shellcheck disable=SC2016 # bpftrace text, \$P is replaced below
 PAGE_HEAD='(($P->compound_head & 1) ? $P->compound_head - 1 : (uint64)$P)'
 page_head() { echo "${PAGE_HEAD//\$P/$1}"; }
 GUARD_KEY='(tid != 0 ? (uint64)tid : ((uint64)1 << 32) | (uint64)cpu)'
@@ -155,13 +157,13 @@ emit_grab_exit() {
 	else
 		echo "kprobe:$name"
 		echo "{"
-		for ((i = 0; i < nargs; i++)); do echo "	@stash_$name$i[tid] = arg$i;"; done
+		for ((i = 0; i < nargs; i++)); do echo "	@stash_${name}${i}[tid] = arg$i;"; done
 		echo "}"
 		echo "kretprobe:$name"
 		echo "{"
 		for ((i = 0; i < nargs; i++)); do
-			echo "	\$a$i = @stash_$name$i[tid];"
-			echo "	delete(@stash_$name$i[tid]);"
+			echo "	\$a$i = @stash_${name}${i}[tid];"
+			echo "	delete(@stash_${name}${i}[tid]);"
 		done
 		# arg 0 is a struct page or folio pointer: typed for compound_head
 		set=${set//\$A0/((struct page *)\$a0)}

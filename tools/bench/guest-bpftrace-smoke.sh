@@ -18,6 +18,7 @@ set -u
 OUT=/out
 ITER=200 PAGES=16 URING=20 MAPKEYS=65536 REPEAT=0
 TRACERS="none bpftrace-kfunc bpftrace-kfunc-stacks bpftrace-kprobe pintrace pintrace-kprobe"
+# shellcheck source=/dev/null # written by bpftrace-smoke.sh
 [ -f /bench/conf ] && . /bench/conf
 
 uname -r >$OUT/kernel.txt
@@ -63,17 +64,17 @@ run_tracer() { # name, ready option (-s STRING | -f FILE), then the command
 	echo "== $name"
 	h=
 	if [ "$name" != none ]; then
-		rm -f /tmp/$name.ready
-		readytime "$how" "$what" -l "$OUT/$name.log" -r /tmp/$name.ready -t 500 -- "$@" &
+		rm -f "/tmp/$name.ready"
+		readytime "$how" "$what" -l "$OUT/$name.log" -r "/tmp/$name.ready" -t 500 -- "$@" &
 		h=$!
-		if ! wait_file /tmp/$name.ready $h; then
+		if ! wait_file "/tmp/$name.ready" "$h"; then
 			wait $h
 			echo "$name: readytime exited with $? before a result" | tee -a $OUT/errors.txt
 			return
 		fi
-		cp /tmp/$name.ready $OUT/$name.ready
-		echo "$name: $(cat $OUT/$name.ready)"
-		if grep -q 'ready_ns=-1' /tmp/$name.ready; then
+		cp "/tmp/$name.ready" "$OUT/$name.ready"
+		echo "$name: $(cat "$OUT/$name.ready")"
+		if grep -q 'ready_ns=-1' "/tmp/$name.ready"; then
 			wait $h
 			echo "$name: never ready (rc $?)" | tee -a $OUT/errors.txt
 			return
@@ -116,6 +117,8 @@ attach_round() { # name, round, ready option, then the command
 
 tracer() { # runner (run_tracer|attach_round), its argument, tracer name
 	f=$1 a=$2 t=$3
+	# $a is unquoted on purpose: empty for run_tracer, the round otherwise
+	# shellcheck disable=SC2086
 	case "$t" in
 	none) [ "$f" = run_tracer ] && run_tracer none - - ;;
 	bpftrace-*) # /bench/pins-kfunc.bt, pins-kprobe.bt, pins-kfunc-stacks.bt
