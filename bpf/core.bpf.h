@@ -81,12 +81,24 @@ __u8 place_zone_mask = 0;
 bool place_pfn_known = false;
 bool place_zone_known = false;
 
+static __always_inline __u64 folio_pfn(__u64 folio)
+{
+	if (place_pfn_known && folio >= place_vmemmap)
+		return (folio - place_vmemmap) / bpf_core_type_size(struct page);
+	return PT_PFN_UNKNOWN;
+}
+
+/* The zone from an already read flags word, so one read serves PG_head too. */
+static __always_inline __u8 flags_zone(__u64 flags)
+{
+	return place_zone_known ? (flags >> place_zone_shift) & place_zone_mask : PT_ZONE_UNKNOWN;
+}
+
 static __always_inline void event_place(struct pt_event *e)
 {
-	if (place_pfn_known && e->folio >= place_vmemmap)
-		e->pfn = (e->folio - place_vmemmap) / bpf_core_type_size(struct page);
+	e->pfn = folio_pfn(e->folio);
 	if (place_zone_known)
-		e->zone = (page_flags_raw(e->folio) >> place_zone_shift) & place_zone_mask;
+		e->zone = flags_zone(page_flags_raw(e->folio));
 }
 
 struct pt_calib calib = {};

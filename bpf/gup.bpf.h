@@ -82,6 +82,8 @@ static __always_inline __s32 call_stack(struct gup_ctx *c, enum pt_hook hook, vo
 	return id;
 }
 
+#include "agg.bpf.h"
+
 /*
  * A successful grab of refs on a page or folio. Only FOLL_PIN and FOLL_GET
  * grabs take references; anything else (FOLL_GET|FOLL_PIN both clear) is a
@@ -109,6 +111,17 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, _
 	if ((flags & PT_F_PIN) && is_zero_page(head))
 		return 0;
 	STAT_INC(hook, hits);
+	c = bpf_map_lookup_elem(&gup_ctxs, &tid);
+	/* memfd_pin_folios pins long-term (udmabuf, iommufd) with FOLL_PIN alone */
+	if (c && c->api == PT_HOOK_MEMFD_PIN_FOLIOS)
+		flags |= PT_F_LONGTERM;
+	/* short-term pins are matched and counted here; long-term ones are news */
+	if (cfg.aggregate && (flags & (PT_F_PIN | PT_F_LONGTERM)) == PT_F_PIN) {
+		struct grab g = { .head = head, .gup_flags = gup_flags, .refs = refs, .flags = flags };
+
+		if (pin_take(hook, ctx, c, &g))
+			return 0;
+	}
 	if ((flags & PT_F_PIN) && filter_active())
 		folio_count_add(&held, hook, head, refs);
 	/* a reference taken by vmsplice() is held by the pipe from now on */
@@ -141,10 +154,6 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, _
 	e->refs = refs;
 	e->gup_flags = gup_flags;
 	e->pt_flags = flags;
-	c = bpf_map_lookup_elem(&gup_ctxs, &tid);
-	/* memfd_pin_folios pins long-term (udmabuf, iommufd) with FOLL_PIN alone */
-	if (c && c->api == PT_HOOK_MEMFD_PIN_FOLIOS)
-		e->pt_flags |= PT_F_LONGTERM;
 	if (c) {
 		e->api = c->api;
 		e->nr_req = c->nr;
@@ -170,6 +179,9 @@ static __always_inline int on_unpin(enum pt_hook hook, __u8 backend, __u64 head,
 	__u32 flags = 0;
 
 	if (!head || !refs || is_zero_page(head))
+		return 0;
+	/* pins the kernel side matched (default mode) end there */
+	if (cfg.aggregate && !(refs = pin_drop(hook, backend, head, refs)))
 		return 0;
 	if (filter_active()) {
 		if (!folio_count_sub(&held, head, refs)) {
@@ -320,6 +332,7 @@ static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h,
 	struct gup_ctx *c = bpf_map_lookup_elem(&gup_ctxs, &tid);
 	struct pt_event *e;
 	struct gup_ctx o;
+	__s64 ret;
 
 	if (!c)
 		return 0;
@@ -336,6 +349,10 @@ static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h,
 	    hook <= PT_HOOK_GET_USER_PAGES_UNLOCKED)
 		return 0;
 	STAT_INC(hook, hits);
+	/* the upper half of RAX is undefined after an int return: sign-extend */
+	ret = ret_int ? (__s64)(int)h->ret : h->ret;
+	if (cfg.aggregate && call_count(hook, &o, ret, bpf_ktime_get_ns() - o.t0))
+		return 0;
 	e = event_reserve(hook, PT_EV_CALL, be);
 	if (!e)
 		return 0;
@@ -344,8 +361,7 @@ static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h,
 	e->nr_req = o.nr;
 	e->gup_flags = o.flags;
 	e->pt_flags = pt_flags_of(o.flags);
-	/* the upper half of RAX is undefined after an int return: sign-extend */
-	e->ret = ret_int ? (__s64)(int)h->ret : h->ret;
+	e->ret = ret;
 	e->dur_ns = bpf_ktime_get_ns() - o.t0;
 	event_submit(e, hook);
 	return 0;

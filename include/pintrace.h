@@ -127,6 +127,14 @@ enum pt_event_type {
 #define PT_F_COPIED	(1u << 12)	/* ZC_DONE: the kernel copied instead (SO_EE_CODE_ZEROCOPY_COPIED) */
 #define PT_F_MOVED	(1u << 13)	/* HOLD: another skb took refs on frags (unclone, coalesce) */
 #define PT_F_TRUNCATED	(1u << 14)	/* MIGRATE_FAIL: not every unmoved folio was listed */
+/*
+ * UNPIN of a pin the kernel side matched itself (the pins map, default
+ * mode): the record carries the pin's owner, not the unpinner. pid, tid,
+ * comm, api, stack_id, gup_flags: the owner's; nr_req = the hook that took
+ * the pin; addr = when it was taken (t0 of the folio's oldest pin);
+ * dur_ns = hold; holder = the unpinning task's tgid << 32 | tid.
+ */
+#define PT_F_AGG	(1u << 15)
 
 /* pt_event.zone when the zone of the page is not known (not calibrated) */
 #define PT_ZONE_UNKNOWN	0xff
@@ -203,7 +211,15 @@ struct pt_cfg {
 	char  comm[PT_COMM_LEN];
 	__u8  cma_finish_errno;	/* cma_alloc_finish has its errorno argument (6.6+) */
 	__u8  noop;		/* benchmark floor: every hook program returns at once */
-	__u8  __pad[2];
+	__u8  aggregate;	/* count short-term pins and calls in maps (not --stream) */
+	__u8  __pad;
+	__u32 __pad2;
+	/*
+	 * aggregate: an unpin of a pin held at least this long is sent as an
+	 * UNPIN with PT_F_AGG; the loader copies pins of that age from the
+	 * pins map into its table. Below it, both ends are only counted.
+	 */
+	__u64 promote_ns;
 };
 
 #define PT_MAX_TRACKED_FOLIOS	(256 * 1024)
@@ -264,9 +280,77 @@ struct pt_calib {
 	__u8  __pad[6];
 };
 
+/*
+ * In-kernel aggregation (the default; --stream sends every event instead).
+ * Short-term pins are matched in the kernel (pins: folio -> struct pt_pin)
+ * and counted per owner, API and stack (agg, per-CPU); only what may matter
+ * later goes through the ring buffer: long-term pins, failed calls, unpins
+ * of pins held >= promote_ns. Calls are counted per task and API.
+ */
+enum pt_agg_kind {
+	PT_AGG_PINS = 1,	/* key: tgid, grab api/hook, stack; count = grabs */
+	PT_AGG_CALLS = 2,	/* key: tgid, api (= hook), stack -1; count = calls */
+};
+
+struct pt_agg_key {
+	__u32 tgid;
+	__s32 stack_id;
+	__u8  api;
+	__u8  hook;
+	__u8  kind;		/* enum pt_agg_kind */
+	__u8  __pad[5];
+};
+
+struct pt_agg_val {
+	__u64 count;		/* PINS: grabs; CALLS: calls that returned >= 0 */
+	__u64 refs;		/* PINS: refs pinned; CALLS: pages requested */
+	__u64 unpin_refs;	/* PINS: refs unpinned within promote_ns (short-term) */
+	__u64 pages_ret;	/* CALLS: pages returned */
+	__u64 short_calls;	/* CALLS: fewer pages than requested */
+	char  comm[PT_COMM_LEN];	/* the task that created the key (per CPU: may be empty) */
+};
+
+/* agg_hist (per-CPU array) indices: log2 histograms, the loader's struct log2_hist */
+enum pt_agg_hist_idx {
+	PT_AGG_HIST_HOLD = 0,	/* hold times of pins unpinned within promote_ns */
+	PT_AGG_HIST_CALL = 1,	/* durations of the counted calls */
+	PT_AGG_HISTS,
+};
+
+struct pt_agg_hist {
+	__u64 slots[64];	/* slot k: [2^k, 2^(k+1)); slot 0 also 0 */
+	__u64 count;
+	__u64 sum;
+	__u64 min;		/* valid when count > 0 */
+	__u64 max;
+};
+
+/* A folio's pins matched in the kernel: the first pin's owner, all refs. */
+struct pt_pin {
+	__u64 t0;		/* when its oldest outstanding pin was taken */
+	__s64 refs;		/* pins outstanding */
+	__u64 gup_flags;
+	__u64 pfn;		/* PT_PFN_UNKNOWN */
+	__u32 tgid;
+	__u32 tid;
+	__u32 pt_flags;
+	__s32 stack_id;
+	char  comm[PT_COMM_LEN];
+	__u8  api;
+	__u8  hook;
+	__u8  zone;		/* PT_ZONE_UNKNOWN */
+	__u8  __pad[5];
+};
+
+#define PT_AGG_KEYS	(16 * 1024)
+
 _Static_assert(sizeof(struct pt_event) == 128, "pt_event ABI size");
 _Static_assert(sizeof(struct pt_hook_stats) == 48, "pt_hook_stats ABI size");
-_Static_assert(sizeof(struct pt_cfg) == 44, "pt_cfg ABI size");
+_Static_assert(sizeof(struct pt_cfg) == 56, "pt_cfg ABI size");
+_Static_assert(sizeof(struct pt_agg_key) == 16, "pt_agg_key ABI size");
+_Static_assert(sizeof(struct pt_agg_val) == 56, "pt_agg_val ABI size");
+_Static_assert(sizeof(struct pt_agg_hist) == 544, "pt_agg_hist ABI size");
+_Static_assert(sizeof(struct pt_pin) == 72, "pt_pin ABI size");
 _Static_assert(sizeof(struct pt_sample) == 64, "pt_sample ABI size");
 _Static_assert(sizeof(struct pt_migrate_stats) == 48, "pt_migrate_stats ABI size");
 _Static_assert(sizeof(struct pt_calib) == 80, "pt_calib ABI size");

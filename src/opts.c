@@ -41,6 +41,10 @@ static const char usage[] =
 "      --linger DUR       run: after CMD exits, wait up to DUR for its pins to drop [500ms]\n"
 "      --no-refs          ignore FOLL_GET references (pipe holds are still followed)\n"
 "  -q, --quiet            no event stream, only the summary\n"
+"      --stream           every pin and call through the ring buffer (default: short-term\n"
+"                         pins and calls are matched and counted in the kernel, and only\n"
+"                         long-term pins, failures and pins held past --min-hold/2 are\n"
+"                         sent; --record implies it)\n"
 "      --ringbuf-size N   ring buffer bytes, power of two (K/M suffixes) [4M]\n"
 "      --btf PATH         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --allow-partial    trace even if some pin/unpin chokepoint cannot be attached\n"
@@ -74,6 +78,7 @@ enum {
 	OPT_NO_BPF_STATS,
 	OPT_NOOP,
 	OPT_RECORD,
+	OPT_STREAM,
 };
 
 static const struct option longopts[] = {
@@ -89,6 +94,7 @@ static const struct option longopts[] = {
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "no-refs", no_argument, NULL, OPT_NO_REFS },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "stream", no_argument, NULL, OPT_STREAM },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "allow-partial", no_argument, NULL, OPT_PARTIAL },
@@ -174,6 +180,9 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 	case 'q':
 		o->quiet = true;
 		break;
+	case OPT_STREAM:
+		o->stream = true;
+		break;
 	case OPT_RINGBUF:
 		if (parse_size(arg, &o->ringbuf_bytes) || o->ringbuf_bytes < 4096 ||
 		    (o->ringbuf_bytes & (o->ringbuf_bytes - 1)))
@@ -196,6 +205,8 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 		break;
 	case OPT_RECORD:
 		o->record_path = arg;
+		/* a recording is for replaying the whole pipeline: every event */
+		o->stream = true;
 		break;
 	case OPT_DUMP_FACTS:
 		o->dump_facts = true;

@@ -30,6 +30,7 @@ struct pt_opts {
 	__u64 linger_ns;		/* run: wait this long for outstanding unpins after CMD exits */
 	bool refs;			/* report FOLL_GET references as events too */
 	bool quiet;			/* no event stream, summary only */
+	bool stream;			/* --stream: no in-kernel aggregation */
 	bool allow_partial;
 	bool no_bpf_stats;		/* leave BPF run-time accounting off (summary: no run counts) */
 	bool noop_programs;		/* benchmark floor: same hooks, empty programs */

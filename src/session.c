@@ -418,6 +418,13 @@ int session_stack_fd(const struct session *s)
 	return bpf_map__fd(s->skel->maps.stacks);
 }
 
+void session_agg_fds(const struct session *s, int *pins, int *agg, int *hist)
+{
+	*pins = bpf_map__fd(s->skel->maps.pins);
+	*agg = bpf_map__fd(s->skel->maps.agg);
+	*hist = bpf_map__fd(s->skel->maps.agg_hist);
+}
+
 int session_rb_fd(const struct session *s)
 {
 	return bpf_map__fd(s->skel->maps.rb);

@@ -41,6 +41,8 @@ int session_start(struct session *s, struct plan *plan, const struct session_opt
 void session_stop(struct session *s);
 int session_rb_fd(const struct session *s);
 int session_stack_fd(const struct session *s);
+/* the in-kernel aggregation's maps (bpf/agg.bpf.h) */
+void session_agg_fds(const struct session *s, int *pins, int *agg, int *hist);
 int session_add_tgid(struct session *s, __u32 tgid);
 int session_counters(const struct session *s, struct hook_counters out[PT_HOOK__MAX]);
 /*

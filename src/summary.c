@@ -194,6 +194,52 @@ void summary_unpin_match(struct summary *s, const struct unpin_match *m)
 	hist_add(&s->hold[cls], m->hold_ns);
 }
 
+void summary_add_pins(struct summary *s, __u32 pid, const char *comm, __u8 api, __u8 hook,
+		      __s32 stack_id, __u64 grabs, __u64 refs, __u64 unpin_refs)
+{
+	__u8 key = api_key(api, hook);
+	struct summary_api *a = &s->api[key];
+	struct summary_proc *p = proc_get(s, pid, comm);
+	struct summary_stack *st;
+
+	s->tot.grabs += grabs;
+	s->tot.pin_refs += refs;
+	s->tot.unpin_refs[PIN_CLASS_SHORT] += unpin_refs;
+	a->pin_grabs += grabs;
+	a->pin_refs += refs;
+	a->unpin_refs[PIN_CLASS_SHORT] += unpin_refs;
+	p->pin_grabs += grabs;
+	p->pin_refs += refs;
+	p->unpin_refs[PIN_CLASS_SHORT] += unpin_refs;
+	if (grabs) {
+		st = stack_get(s, key, stack_id);
+		st->pin_grabs += grabs;
+		st->pin_refs += refs;
+	}
+}
+
+void summary_add_calls(struct summary *s, __u32 pid, const char *comm, __u8 api, __u64 calls,
+		       __u64 pages_req, __u64 pages_ret, __u64 short_calls)
+{
+	struct summary_api *a = &s->api[api];
+	struct summary_proc *p = proc_get(s, pid, comm);
+
+	a->calls += calls;
+	a->pages_req += pages_req;
+	a->pages_ret += pages_ret;
+	a->call_short += short_calls;
+	p->calls += calls;
+	s->tot.calls += calls;
+	s->tot.call_short += short_calls;
+}
+
+void summary_add_hists(struct summary *s, const struct log2_hist *hold_short,
+		       const struct log2_hist *calls)
+{
+	hist_merge(&s->hold[PIN_CLASS_SHORT], hold_short);
+	hist_merge(&s->call_dur, calls);
+}
+
 void summary_call(struct summary *s, const struct pt_event *e)
 {
 	struct summary_api *a = &s->api[e->hook];

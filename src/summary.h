@@ -108,6 +108,19 @@ void summary_grab(struct summary *s, const struct pt_event *e);
 void summary_unpin_match(struct summary *s, const struct unpin_match *m);
 void summary_call(struct summary *s, const struct pt_event *e);
 
+/*
+ * What the kernel counted itself (default mode, src/agg.c): pins of one
+ * (owner, API, grab hook, stack) key with the refs unpinned within the
+ * promotion age (short-term holds), calls of one (task, API) that
+ * returned >= 0, and the histograms of those holds and calls.
+ */
+void summary_add_pins(struct summary *s, __u32 pid, const char *comm, __u8 api, __u8 hook,
+		      __s32 stack_id, __u64 grabs, __u64 refs, __u64 unpin_refs);
+void summary_add_calls(struct summary *s, __u32 pid, const char *comm, __u8 api, __u64 calls,
+		       __u64 pages_req, __u64 pages_ret, __u64 short_calls);
+void summary_add_hists(struct summary *s, const struct log2_hist *hold_short,
+		       const struct log2_hist *calls);
+
 typedef void (*summary_api_fn)(__u8 key, const struct summary_api *a,
 			       void *ctx);
 typedef void (*summary_proc_fn)(const struct summary_proc *p, void *ctx);

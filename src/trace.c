@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The tracing session: attach, stream ring-buffer records through the pin
- * table and the summary into the output, then report. All state lives in
- * struct tracer, handed to libbpf's callback as its context.
+ * The tracing session: attach, poll the ring buffer into the record
+ * pipeline (tracer.c), stop when asked or when the command is done, then
+ * report. All state lives in struct tracer, handed to libbpf's callback.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,44 +12,17 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "child.h"
-#include "holds.h"
-#include "output.h"
-#include "overhead.h"
 #include "ksyms.h"
-#include "migrate.h"
-#include "movable.h"
-#include "place.h"
-#include "pintable.h"
-#include "record.h"
-#include "report.h"
-#include "session.h"
-#include "summary.h"
 #include "trace.h"
+#include "tracer.h"
 #include "util.h"
+#include "verdict.h"
 #include "vmstat.h"
 
 #define POLL_MS 100
 /* How often the refcount sampler checks followed holds (bpf/sample.bpf.h). */
 #define SAMPLE_NS 1000000000ULL
 
-struct tracer {
-	const struct pt_opts *o;
-	struct session sess;
-	struct output out;
-	struct pintable *table;
-	struct summary sum;
-	struct holds holds;
-	struct stackfmt stacks;
-	struct place place;
-	struct migrate mig;
-	struct movable mov;
-	__u64 last_sample, last_leaks;
-	bool ksyms_tried;
-	__u64 bad_records;
-	const struct pt_event *cur;	/* event being matched, for the unpin callback */
-	struct rec_writer *rec;		/* --record, or NULL */
-	struct overhead ov;		/* pintrace's own cost, for the summary */
-};
 
 /* The only process-wide state: set from signal handlers, read by the loop. */
 static volatile sig_atomic_t stop_signal;
@@ -57,126 +30,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static void stacks_ready(struct tracer *t);
-
-static void on_match(const struct unpin_match *m, void *ctx)
-{
-	struct tracer *t = ctx;
-
-	summary_unpin_match(&t->sum, m);
-	out_unpin(&t->out, t->cur, m);
-}
-
-static int on_record(void *ctx, void *data, size_t len)
-{
-	struct tracer *t = ctx;
-	const struct pt_event *e = data;
-	struct pin_owner ow;
-
-	if (len < sizeof(*e)) {
-		t->bad_records++;
-		return 0;
-	}
-	switch (e->type) {
-	case PT_EV_GRAB:
-		summary_grab(&t->sum, e);
-		if (e->pt_flags & PT_F_PIN) {
-			memset(&ow, 0, sizeof(ow));
-			ow.pid = e->pid;
-			ow.tid = e->tid;
-			memcpy(ow.comm, e->comm, sizeof(ow.comm));
-			ow.api = e->api;
-			ow.hook = e->hook;
-			ow.pt_flags = e->pt_flags;
-			ow.gup_flags = e->gup_flags;
-			ow.stack_id = e->stack_id;
-			ow.pfn = e->pfn;
-			ow.zone = e->zone;
-			pintable_pin(t->table, e->folio, e->refs, &ow, e->ts_ns);
-			movable_grab(&t->mov, e, &ow);
-		}
-		out_grab(&t->out, e);
-		holds_event(&t->holds, &t->out, e);
-		break;
-	case PT_EV_HOLD:
-	case PT_EV_RELEASE:
-	case PT_EV_ZC_DONE:
-		holds_event(&t->holds, &t->out, e);
-		break;
-	case PT_EV_UNPIN:
-		t->cur = e;
-		pintable_unpin(t->table, e->folio, e->refs, e->pid, e->ts_ns, on_match, t);
-		t->cur = NULL;
-		break;
-	case PT_EV_CALL:
-		summary_call(&t->sum, e);
-		out_call(&t->out, e);
-		if (t->mov.ncands) {
-			stacks_ready(t);
-			movable_call(&t->mov, &t->out, e, t->table);
-		}
-		break;
-	case PT_EV_MIGRATE_FAIL:
-	case PT_EV_PIN_FAIL:
-	case PT_EV_CMA:
-		stacks_ready(t);
-		/* fall through */
-	case PT_EV_MIGRATE_PAGE:
-	case PT_EV_SYSCALL:
-	case PT_EV_RANGE:
-		migrate_event(&t->mig, &t->out, e);
-		break;
-	default:
-		t->bad_records++;
-	}
-	return 0;
-}
-
-/*
- * --record: each record goes to the file as received, then down the same
- * path. A callback of its own, so that not recording costs nothing per event.
- */
-static int on_record_saved(void *ctx, void *data, size_t len)
-{
-	struct tracer *t = ctx;
-
-	rec_write(t->rec, data, (__u32)len);
-	return on_record(ctx, data, len);
-}
-
-/* Pipe and skb holds past --min-hold: only those on movable/CMA memory are news. */
-static void held_movable(struct tracer *t, enum mov_kind kind, __u64 folio,
-			 const struct pin_owner *ow, __u64 t0, __u64 age)
-{
-	bool cma;
-
-	if (!place_unpinnable(&t->place, ow->pfn, ow->zone, &cma))
-		return;
-	stacks_ready(t);
-	movable_held(&t->mov, kind, folio, ow, t0, t0 + age);
-}
-
-static void on_held(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
-		    __u64 age, void *ctx)
-{
-	struct tracer *t = ctx;
-
-	out_held(&t->out, t0 + age, folio, ow, refs, age);
-	held_movable(t, MOV_HELD_PIN, folio, ow, t0, age);
-}
-
-static void on_held_pipe(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
-			 __u64 age, void *ctx)
-{
-	held_movable(ctx, MOV_HELD_PIPE, folio, ow, t0, age);
-}
-
-static void on_held_skb(__u64 folio, const struct pin_owner *ow, __u32 refs, __u64 t0,
-			__u64 age, void *ctx)
-{
-	held_movable(ctx, MOV_HELD_SKB, folio, ow, t0, age);
 }
 
 static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts *kf,
@@ -197,6 +50,12 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts
 		/* (name, pfn, page, count, align, errorno) from 6.6 on */
 		.cma_finish_errno = cmaf && cmaf->btf_nargs >= 6,
 		.noop = o->noop_programs,
+		.aggregate = !o->stream,
+		/*
+		 * Pins still held at half --min-hold reach the table in time
+		 * for the held-long report (the scan runs every POLL_MS).
+		 */
+		.promote_ns = o->min_hold_ns / 2,
 	};
 
 	if (o->comm) {
@@ -232,39 +91,6 @@ static __u64 sample_holds(struct tracer *t, struct ring_buffer *rb, __u64 now)
 	return s.suspect;
 }
 
-/*
- * kallsyms is read when a report first needs a stack, not at start: it
- * costs tens of ms (seconds under emulation) that attach latency need not
- * pay. Without usable addresses (kptr_restrict) stacks print as hex.
- */
-static void stacks_ready(struct tracer *t)
-{
-	if (t->ksyms_tried)
-		return;
-	t->ksyms_tried = true;
-	t->stacks.ks = ksyms_load(NULL);
-	if (t->stacks.ks && !ksyms_usable(t->stacks.ks)) {
-		ksyms_free(t->stacks.ks);
-		t->stacks.ks = NULL;
-	}
-}
-
-/* pintrace leaks: the leak section, every --interval. */
-static void print_leaks(struct tracer *t, __u64 now)
-{
-	t->last_leaks = now;
-	stacks_ready(t);
-	if (t->out.fmt == OUT_JSON) {
-		json_object *j = holds_leaks_json(&t->holds, now, t->o->min_age_ns);
-
-		json_object_object_add(j, "type", json_object_new_string("leaks"));
-		json_object_object_add(j, "ts_ns", json_ts(&t->out, now));
-		out_json_emit(&t->out, j);
-		return;
-	}
-	holds_leaks_text(&t->holds, t->out.f, now, t->o->min_age_ns);
-}
-
 /* Poll until stop; in run mode until the command exits and its pins drop. */
 static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c, __u64 start)
 {
@@ -286,14 +112,11 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 		if (err < 0)
 			break;
 		now = now_mono_ns();
-		pintable_scan_held(t->table, now, on_held, t);
-		pintable_scan_held(t->holds.pipes, now, on_held_pipe, t);
-		pintable_scan_held(t->holds.skbs, now, on_held_skb, t);
-		movable_flush(&t->mov, &t->out);
+		tracer_scan(t, now, false);
 		if (now - t->last_sample >= SAMPLE_NS)
 			sample_holds(t, rb, now);
 		if (o->cmd == CMD_LEAKS && o->interval_ns && now - t->last_leaks >= o->interval_ns)
-			print_leaks(t, now);
+			tracer_print_leaks(t, now);
 		fflush(t->out.f);
 		if (!c) {
 			if (stop_signal || (o->duration_ns && now - start >= o->duration_ns))
@@ -321,10 +144,13 @@ static int event_loop(struct tracer *t, struct ring_buffer *rb, struct child *c,
 			continue;
 		pintable_get_stats(t->table, &st);
 		/* let asynchronous teardown (io_uring, bio completion) drop its pins */
-		if (!st.outstanding_refs || now - exited_at >= o->linger_ns || forwarded)
+		if ((!st.outstanding_refs && !agg_pending(&t->agg)) || now - exited_at >= o->linger_ns ||
+		    forwarded)
 			break;
 	}
 	ring_buffer__consume(rb);
+	/* pins the kernel still holds are outstanding: into the table for the report */
+	tracer_scan(t, now_mono_ns(), true);
 	/* the exit report must not wait a second for a deficit to be confirmed */
 	if (sample_holds(t, rb, now_mono_ns())) {
 		usleep(100000);
@@ -376,14 +202,13 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		.btf_path = o->btf_path, .ringbuf_bytes = o->ringbuf_bytes,
 		.allow_partial = o->allow_partial,
 	};
-	struct pintable_opts po = { .min_hold_ns = o->min_hold_ns };
 	struct tracer t = { .o = o };
 	struct report r = { .exit_status = -1 };
 	struct verdict v = { .mask = o->fail_on, .max_lost = o->max_lost };
 	struct vmstat_pins vm0, vm1;
 	struct ring_buffer *rb = NULL;
 	struct child c = { .pid = -1 }, *cp = NULL;
-	int ret = EXIT_RUNTIME, err;
+	int ret = EXIT_RUNTIME, err, merr;
 	char summary[160];
 	FILE *f = stdout;
 	__u64 start, t0;
@@ -397,17 +222,10 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	}
 	setvbuf(f, NULL, _IOLBF, 0);
 	overhead_init(&t.ov);
-	t.table = pintable_new(&po);
-	t.stacks.map_fd = -1;
-	if (!t.table || summary_init(&t.sum) || holds_init(&t.holds, &t.stacks) ||
-	    migrate_init(&t.mig, &t.place, &t.stacks, t.table, &t.holds)) {
+	if (tracer_setup(&t, o)) {
 		fprintf(stderr, "pintrace: out of memory\n");
 		goto out;
 	}
-	/* pipe and skb holds past --min-hold are checked for movable memory */
-	pintable_set_min_hold(t.holds.pipes, o->min_hold_ns);
-	pintable_set_min_hold(t.holds.skbs, o->min_hold_ns);
-	movable_init(&t.mov, &t.place, &t.stacks);
 	place_init(&t.place, btf);
 	so.cfg = make_cfg(o, kf, foll);
 	if (o->cmd == CMD_RUN) {
@@ -432,6 +250,16 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		fprintf(stderr, "pintrace: BPF load %.0f ms, attach %.0f ms\n",
 			t.sess.load_ns / 1e6, t.sess.attach_ns / 1e6);
 	place_calibrate(&t.place, &t.sess);
+	if (so.cfg.aggregate) {
+		int pins_fd, agg_fd, hist_fd;
+
+		session_agg_fds(&t.sess, &pins_fd, &agg_fd, &hist_fd);
+		agg_free(&t.agg);
+		if (agg_init(&t.agg, pins_fd, agg_fd, hist_fd, so.cfg.promote_ns)) {
+			fprintf(stderr, "pintrace: out of memory\n");
+			goto out;
+		}
+	}
 	if (o->verbose || !t.place.zone_known)
 		fprintf(stderr, "pintrace: zones: %s; pfn: %s; CMA: %s\n", t.place.how_zone,
 			t.place.how_pfn, t.place.how_cma);
@@ -441,7 +269,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		fprintf(stderr, "pintrace: cannot record to %s: %s\n", o->record_path, strerror(errno));
 		goto out;
 	}
-	rb = ring_buffer__new(session_rb_fd(&t.sess), t.rec ? on_record_saved : on_record, &t, NULL);
+	rb = ring_buffer__new(session_rb_fd(&t.sess), t.rec ? tracer_on_record_saved : tracer_on_record, &t, NULL);
 	if (!rb) {
 		fprintf(stderr, "pintrace: ring buffer: %s\n", strerror(errno));
 		goto out;
@@ -480,6 +308,10 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	if (err)
 		fprintf(stderr, "pintrace: polling the ring buffer: %s\n", strerror(-err));
 
+	/* what the kernel counted itself joins what came through the ring */
+	merr = agg_merge(&t.agg, &t.sum);
+	if (merr)
+		fprintf(stderr, "pintrace: reading the kernel's counters: %s\n", strerror(-merr));
 	r.sum = &t.sum;
 	r.table = t.table;
 	r.holds = &t.holds;
@@ -509,7 +341,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 		}
 		r.exit_status = child_exit_code(cp);
 	}
-	stacks_ready(&t);
+	tracer_stacks_ready(&t);
 	verdict_eval(&v, &r);
 	r.verdict = &v;
 	report_print(&t.out, &r);
@@ -529,12 +361,7 @@ out:
 		ret = EXIT_RUNTIME;
 	overhead_free(&t.ov);
 	session_stop(&t.sess);
-	summary_free(&t.sum);
-	holds_free(&t.holds);
-	migrate_free(&t.mig);
-	movable_free(&t.mov);
-	ksyms_free(t.stacks.ks);
-	pintable_free(t.table);
+	tracer_teardown(&t);
 	/* a full disk or a closed pipe must not pass for a clean run */
 	if ((f != stdout ? fclose(f) : fflush(stdout)) || (f == stdout && ferror(stdout))) {
 		fprintf(stderr, "pintrace: writing the output failed: %s\n", strerror(errno));
@@ -542,76 +369,4 @@ out:
 			ret = EXIT_RUNTIME;
 	}
 	return ret;
-}
-
-/* ---- the same pipeline without a session: pintrace replay (replay.c) ---- */
-
-void tracer_free(struct tracer *t)
-{
-	if (!t)
-		return;
-	summary_free(&t->sum);
-	holds_free(&t->holds);
-	migrate_free(&t->mig);
-	movable_free(&t->mov);
-	pintable_free(t->table);
-	free(t);
-}
-
-struct tracer *tracer_new(const struct pt_opts *o, FILE *f, const struct foll_table *foll,
-			  __u64 t0_ns)
-{
-	struct pintable_opts po = { .min_hold_ns = o->min_hold_ns };
-	struct tracer *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return NULL;
-	t->o = o;
-	t->stacks.map_fd = -1;	/* the recorded kernel's stack map is gone */
-	/* this machine's kallsyms would name the recorded kernel's addresses wrongly */
-	t->ksyms_tried = true;
-	t->table = pintable_new(&po);
-	if (!t->table || summary_init(&t->sum) || holds_init(&t->holds, &t->stacks) ||
-	    migrate_init(&t->mig, &t->place, &t->stacks, t->table, &t->holds)) {
-		tracer_free(t);
-		return NULL;
-	}
-	pintable_set_min_hold(t->holds.pipes, o->min_hold_ns);
-	pintable_set_min_hold(t->holds.skbs, o->min_hold_ns);
-	movable_init(&t->mov, &t->place, &t->stacks);
-	place_init(&t->place, NULL);	/* zones and CMA areas: not in a recording */
-	out_init(&t->out, f, o->fmt, !o->quiet, foll, t0_ns);
-	return t;
-}
-
-void tracer_feed(struct tracer *t, const void *data, size_t len)
-{
-	on_record(t, (void *)data, len);
-}
-
-/* What the live loop does after each poll, with the events' clock as now. */
-void tracer_tick(struct tracer *t, __u64 now_ns)
-{
-	pintable_scan_held(t->table, now_ns, on_held, t);
-	pintable_scan_held(t->holds.pipes, now_ns, on_held_pipe, t);
-	pintable_scan_held(t->holds.skbs, now_ns, on_held_skb, t);
-	movable_flush(&t->mov, &t->out);
-}
-
-int tracer_report(struct tracer *t, __u64 now_ns, __u64 elapsed_ns)
-{
-	static const struct plan no_plan;	/* nothing was attached: no hook rows */
-	struct verdict v = { .mask = t->o->fail_on, .max_lost = t->o->max_lost };
-	struct report r = {
-		.sum = &t->sum, .table = t->table, .holds = &t->holds, .mig = &t->mig,
-		.mov = &t->mov, .place = &t->place, .stacks = &t->stacks, .plan = &no_plan,
-		.now_ns = now_ns, .min_age_ns = t->o->min_age_ns, .elapsed_ns = elapsed_ns,
-		.bad_records = t->bad_records, .exit_status = -1,
-	};
-
-	pintable_get_stats(t->table, &r.pts);
-	verdict_eval(&v, &r);
-	r.verdict = &v;
-	report_print(&t->out, &r);
-	return verdict_exit(&v, EXIT_OK);
 }
