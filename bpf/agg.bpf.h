@@ -33,31 +33,7 @@ struct {
 	__type(value, struct pt_pin);
 } pins SEC(".maps");
 
-/* floor(log2(v)), 0 for v <= 1: the loader's hist_slot() */
-static __always_inline __u32 log2_u32(__u32 v)
-{
-	__u32 r, s;
-
-	r = (v > 0xffff) << 4;
-	v >>= r;
-	s = (v > 0xff) << 3;
-	v >>= s;
-	r |= s;
-	s = (v > 0xf) << 2;
-	v >>= s;
-	r |= s;
-	s = (v > 0x3) << 1;
-	v >>= s;
-	r |= s;
-	return r | (v >> 1);
-}
-
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 hi = v >> 32;
-
-	return hi ? log2_u32(hi) + 32 : log2_u32((__u32)v);
-}
+#include "log2.bpf.h"
 
 static __always_inline void agg_hist_add(__u32 idx, __u64 v)
 {
@@ -159,10 +135,9 @@ static __always_inline void pin_pair_send(enum pt_hook hook, __u8 be, const stru
 
 	if (!e)
 		return;
-	e->holder = (__u64)e->pid << 32 | e->tid;
-	e->pid = o->tgid;
-	e->tid = o->tid;
-	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	/* the owner (include/pintrace.h, PT_F_AGG); the task fields stay the unpinner's */
+	e->ret = (__s64)((__u64)o->tgid << 32 | o->tid);
+	__builtin_memcpy(&e->holder, o->comm, sizeof(o->comm));
 	e->api = o->api;
 	e->nr_req = o->hook;
 	e->folio = head;

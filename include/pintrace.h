@@ -129,10 +129,11 @@ enum pt_event_type {
 #define PT_F_TRUNCATED	(1u << 14)	/* MIGRATE_FAIL: not every unmoved folio was listed */
 /*
  * UNPIN of a pin the kernel side matched itself (the pins map, default
- * mode): the record carries the pin's owner, not the unpinner. pid, tid,
- * comm, api, stack_id, gup_flags: the owner's; nr_req = the hook that took
- * the pin; addr = when it was taken (t0 of the folio's oldest pin);
- * dur_ns = hold; holder = the unpinning task's tgid << 32 | tid.
+ * mode), held >= promote_ns. pid, tid, comm: the unpinning task, as in
+ * every UNPIN; the pin's owner: ret = its tgid << 32 | tid, holder and
+ * holder_id = its comm (16 bytes), api, stack_id and gup_flags; nr_req =
+ * the hook that took the pin; addr = when (t0 of the folio's oldest pin);
+ * dur_ns = the hold.
  */
 #define PT_F_AGG	(1u << 15)
 

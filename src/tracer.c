@@ -5,6 +5,7 @@
  * tracing (trace.c) and replay (replay.c) both run it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ksyms.h"
@@ -61,11 +62,20 @@ static void agg_unpin_record(struct tracer *t, const struct pt_event *e)
 	__u32 seen = agg_unpin(&t->agg, e->folio, e->refs);
 	struct pin_owner ow;
 
-	if (seen < e->refs) {
-		owner_from_event(&ow, e, (__u8)e->nr_req);
+	/* the owner, as include/pintrace.h lays it out for PT_F_AGG */
+	owner_from_event(&ow, e, (__u8)e->nr_req);
+	ow.pid = (__u64)e->ret >> 32;
+	ow.tid = (__u32)e->ret;
+	_Static_assert(sizeof(ow.comm) == sizeof(e->holder) + sizeof(e->holder_id) &&
+		       offsetof(struct pt_event, holder_id) ==
+		       offsetof(struct pt_event, holder) + sizeof(e->holder),
+		       "PT_F_AGG: the owner's comm fills holder and holder_id");
+	memcpy(ow.comm, &e->holder, sizeof(ow.comm));
+	ow.comm[PT_COMM_LEN - 1] = '\0';
+	if (seen < e->refs)
 		pintable_pin(t->table, e->folio, e->refs - seen, &ow, e->addr);
-	}
-	pintable_unpin(t->table, e->folio, e->refs, e->pid, e->ts_ns, on_match, t);
+	/* the owner's records first: the unpinner is often a kworker */
+	pintable_unpin(t->table, e->folio, e->refs, ow.pid, e->ts_ns, on_match, t);
 }
 
 int tracer_on_record(void *ctx, void *data, size_t len)

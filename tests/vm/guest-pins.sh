@@ -29,8 +29,11 @@ echo 0 > /proc/sys/net/core/skb_defer_max
 # backend, case name, then the command to trace
 run_case() {
 	b=$1; name=$2; shift 2
+	mode=
+	case $name in *-stream) mode=--stream ;; esac
 	before=$(vm)
-	pintrace run --backend "$b" -o json -O "$OUT/$b-$name.ndjson" -- "$@" \
+	# shellcheck disable=SC2086 # mode: no argument, or one
+	pintrace run --backend "$b" $mode -o json -O "$OUT/$b-$name.ndjson" -- "$@" \
 		> "$OUT/$b-$name.pinload" 2> "$OUT/$b-$name.stderr"
 	rc=$?
 	after=$(vm)
@@ -45,6 +48,10 @@ for b in $BACKENDS; do
 	run_case "$b" vmsplice pinload vmsplice --pages 32 --drain
 	run_case "$b" odirect pinload odirect --dev /dev/ram0 --pages 32
 	run_case "$b" held pinload pvr --pages 16 --hold-ms 700
+	# every event through the ring buffer instead of in-kernel counting
+	run_case "$b" pvr-stream pinload pvr --pages 64
+	run_case "$b" held-stream pinload pvr --pages 16 --hold-ms 700
+	run_case "$b" odirect-stream pinload odirect --dev /dev/ram0 --pages 32
 	run_case "$b" fork pinload fork-pvr --pages 16 --children 3
 	run_case "$b" vmsplice-close pinload vmsplice --pages 16 --close
 	run_case "$b" vmsplice-tee pinload vmsplice --pages 16 --drain --tee
