@@ -292,7 +292,7 @@ int agg_merge(struct agg *a, struct summary *s)
 	struct pt_agg_val *v, sum;
 	struct log2_hist h[PT_AGG_HISTS];
 	struct pt_agg_key key, next;
-	int err;
+	int err = 0;
 
 	if (a->agg_fd < 0)
 		return 0;
@@ -303,20 +303,27 @@ int agg_merge(struct agg *a, struct summary *s)
 		free(hv);
 		return -ENOMEM;
 	}
-	for (err = bpf_map_get_next_key(a->agg_fd, NULL, &next); !err;
-	     err = bpf_map_get_next_key(a->agg_fd, &key, &next)) {
-		key = next;
-		if (bpf_map_lookup_elem(a->agg_fd, &key, v))
-			continue;
-		agg_sum_vals(v, a->ncpu, &sum);
-		if (key.kind == PT_AGG_PINS)
-			summary_add_pins(s, key.tgid, sum.comm, key.api, key.hook, key.stack_id,
-					 sum.count, sum.refs, sum.unpin_refs);
-		else if (key.kind == PT_AGG_CALLS)
-			summary_add_calls(s, key.tgid, sum.comm, key.api, sum.count, sum.refs,
-					  sum.pages_ret, sum.short_calls);
+	/*
+	 * Calls first, pins last: a process's name is the latest one merged,
+	 * and a call key may date from before exec (execve's own GUP calls,
+	 * under the shell's name), a pin key rarely.
+	 */
+	for (int pass = PT_AGG_CALLS; pass >= PT_AGG_PINS && !err; pass--) {
+		for (err = bpf_map_get_next_key(a->agg_fd, NULL, &next); !err;
+		     err = bpf_map_get_next_key(a->agg_fd, &key, &next)) {
+			key = next;
+			if (key.kind != pass || bpf_map_lookup_elem(a->agg_fd, &key, v))
+				continue;
+			agg_sum_vals(v, a->ncpu, &sum);
+			if (key.kind == PT_AGG_PINS)
+				summary_add_pins(s, key.tgid, sum.comm, key.api, key.hook,
+						 key.stack_id, sum.count, sum.refs, sum.unpin_refs);
+			else
+				summary_add_calls(s, key.tgid, sum.comm, key.api, sum.count,
+						  sum.refs, sum.pages_ret, sum.short_calls);
+		}
+		err = err == -ENOENT ? 0 : err;
 	}
-	err = err == -ENOENT ? 0 : err;
 	for (__u32 i = 0; i < PT_AGG_HISTS; i++) {
 		memset(&h[i], 0, sizeof(h[i]));
 		if (!bpf_map_lookup_elem(a->hist_fd, &i, hv))

@@ -100,6 +100,22 @@ static void text_hooks(FILE *f, const struct report *r)
 	}
 }
 
+/* How pins met their unpins: counted in the kernel, or every event streamed. */
+static void matching_text(FILE *f, const struct agg *a)
+{
+	char d[32];
+
+	if (!a) {
+		fprintf(f, "Matching: every pin and unpin streamed (--stream)\n");
+		return;
+	}
+	fprintf(f, "Matching: in the kernel; pins held %s or longer were followed here: "
+		"%llu refs promoted, %llu unpinned refs sent (%llu of them not promoted first)%s\n",
+		fmt_duration(a->promote_ns, d, sizeof(d)), (unsigned long long)a->promoted_refs,
+		(unsigned long long)a->pair_refs, (unsigned long long)a->unseen_refs,
+		a->scan_errors ? ", map scans cut short: see -v" : "");
+}
+
 static void report_text(struct output *o, const struct report *r)
 {
 	const struct summary_totals *t = summary_totals(r->sum);
@@ -165,6 +181,7 @@ static void report_text(struct output *o, const struct report *r)
 		(unsigned long long)l.rb_drops, (unsigned long long)l.map_full,
 		(unsigned long long)l.recursion, (unsigned long long)l.stale,
 		(unsigned long long)r->pts.table_full_refs, (unsigned long long)r->bad_records);
+	matching_text(f, r->agg);
 	if (r->ovh)
 		overhead_text(r->ovh, f);
 	if (r->verdict)
@@ -176,6 +193,19 @@ static void report_text(struct output *o, const struct report *r)
 static json_object *ju(__u64 v)
 {
 	return json_object_new_int64((int64_t)v);
+}
+
+static json_object *matching_json(const struct agg *a)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "in_kernel", json_object_new_boolean(a != NULL));
+	json_object_object_add(j, "promote_ns", ju(a ? a->promote_ns : 0));
+	json_object_object_add(j, "promoted_refs", ju(a ? a->promoted_refs : 0));
+	json_object_object_add(j, "unpin_records_refs", ju(a ? a->pair_refs : 0));
+	json_object_object_add(j, "unseen_refs", ju(a ? a->unseen_refs : 0));
+	json_object_object_add(j, "scan_errors", ju(a ? a->scan_errors : 0));
+	return j;
 }
 
 static void json_api(__u8 key, const struct summary_api *a, void *ctx)
@@ -324,6 +354,7 @@ static void report_json(struct output *o, const struct report *r)
 	json_object_object_add(loss, "bad_records", ju(r->bad_records));
 	json_object_object_add(loss, "total", ju(report_lost(r)));
 	json_object_object_add(j, "loss", loss);
+	json_object_object_add(j, "matching", matching_json(r->agg));
 	holds_report_json(r->holds, j, r->now_ns, r->min_age_ns);
 	if (r->place)
 		json_object_object_add(j, "placement", place_json(r->place));

@@ -2,6 +2,7 @@
 #ifndef PT_REPORT_H
 #define PT_REPORT_H
 
+#include "agg.h"
 #include "holds.h"
 #include "migrate.h"
 #include "movable.h"
@@ -23,6 +24,7 @@ struct report {
 	const struct stackfmt *stacks;		/* symbolizes by_stack (may be NULL) */
 	const struct verdict *verdict;		/* --fail-on (may be NULL) */
 	const struct overhead *ovh;		/* pintrace's own cost (may be NULL) */
+	const struct agg *agg;			/* in-kernel matching (NULL: --stream, replay) */
 	struct pt_migrate_stats mstats[PT_MIGRATE_REASONS];
 	struct pintable_stats pts;
 	struct hook_counters hc[PT_HOOK__MAX];

@@ -324,6 +324,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	session_counters(&t.sess, r.hc);
 	overhead_collect(&t.ov, &t.sess);
 	r.ovh = &t.ov;
+	r.agg = so.cfg.aggregate ? &t.agg : NULL;
 	r.plan = plan;
 	r.vmstat_ok = vm0.ok && vm1.ok;
 	r.vm_acquired = vm1.acquired - vm0.acquired;

@@ -98,6 +98,19 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
     events = [r for r in recs if r.get("type") in ("pin", "ref", "unpin", "call")]
     pin_recs = sum(r["refs"] for r in recs if r.get("type") == "pin")
     unpin_recs = sum(r["refs"] for r in recs if r.get("type") == "unpin")
+    m = summary.get("matching", {})
+    check(m.get("in_kernel") is (not stream),
+          f"{tag}: pins matched {'from the stream' if stream else 'in the kernel'} ({m})")
+    if exp.get("held") and not stream:
+        check(m.get("unpin_records_refs") == exp["pins"],
+              f"{tag}: the held pins' unpins left the kernel as records "
+              f"({m.get('unpin_records_refs')} refs == {exp['pins']})")
+    # per-stack counts, from the kernel's counters or from the stream, add up
+    bs = summary.get("by_stack", [])
+    if acq and not summary.get("by_stack_omitted"):
+        check(sum(r["pin_refs"] for r in bs) == acq and all(r["stack"] for r in bs),
+              f"{tag}: by_stack rows add up to the {acq} pins, each with a kernel stack "
+              f"({[(r['api'], r['pin_refs'], len(r['stack'])) for r in bs]})")
     if stream:
         check(pin_recs == acq and unpin_recs == rel,
               f"{tag}: --stream: pin/unpin records {pin_recs}/{unpin_recs} == kernel {acq}/{rel}")

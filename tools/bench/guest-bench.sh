@@ -2,8 +2,9 @@
 # Runs inside the bench VM (busybox sh, as root; see tools/bench/run.sh).
 # For each GUP loop of gupbench: operations per second with no tracing,
 # under the no-op floor (same hooks, empty programs), under pintrace in its
-# default mode (-q: summary only) and in stream mode (every event as NDJSON
-# to a file), and under the equivalent bpftrace script when bpftrace is in
+# default mode (-q: short-term pins and calls counted in the kernel, summary
+# only) and in stream mode (--stream: every event as NDJSON to a file), and
+# under the equivalent bpftrace script when bpftrace is in
 # the guest. Then attach times. Results: /out/*.
 set -u
 OUT=/out
@@ -34,7 +35,7 @@ one() {
 		pintrace run -b "$BACKEND" -q -o json -O "$f.sum" -- \
 			gupbench "$op" --seconds "$SECS" $a > "$f.json" 2> "$f.err" ;;
 	stream)
-		pintrace run -b "$BACKEND" -o json -O /tmp/stream.ndjson -- \
+		pintrace run -b "$BACKEND" --stream -o json -O /tmp/stream.ndjson -- \
 			gupbench "$op" --seconds "$SECS" $a > "$f.json" 2> "$f.err"
 		# the summary is the last record; the stream itself stays here
 		tail -n 1 /tmp/stream.ndjson > "$f.sum"
