@@ -1,6 +1,34 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # pintrace build. Quiet by default, `make V=1` shows commands,
-# `make STATIC=1` links a single static binary (used inside the test VMs).
+# `make STATIC=1` links a single static binary (used inside the test VMs),
+# `make ARCH=arm64` cross-builds for arm64 from an x86 host.
+
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ARCH ?= $(HOST_ARCH)
+VMLINUX_DIR := vmlinux/$(ARCH)
+ifeq ($(wildcard $(VMLINUX_DIR)/vmlinux.h),)
+$(error Architecture $(ARCH) is not supported: no $(VMLINUX_DIR)/vmlinux.h)
+endif
+
+# Cross build (e.g. ARCH=arm64 on x86): Debian's <triple>-gcc, the target's
+# libraries installed as multiarch packages (tools/install-deps.sh) and
+# found through their .pc files in /usr/lib/<triple>, and clang's include
+# list for that triple, so the BPF side sees the target's asm/ headers. The
+# default OUTPUT keeps the two arches' objects apart.
+ifneq ($(ARCH),$(HOST_ARCH))
+OUTPUT ?= build-$(ARCH)
+CROSS_TRIPLE := $(patsubst arm64,aarch64,$(patsubst x86,x86_64,$(ARCH)))-linux-gnu
+CROSS_COMPILE ?= $(CROSS_TRIPLE)-
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+PKG_CONFIG ?= PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLE)/pkgconfig:/usr/share/pkgconfig pkg-config
+CLANG_TARGET := --target=$(CROSS_TRIPLE)
+RUN_GOALS := $(filter test check unit fuzz fuzz-run fuzz-maybe bench bench-pipeline demo,$(MAKECMDGOALS))
+ifneq ($(RUN_GOALS),)
+$(error ARCH=$(ARCH) is a cross build and '$(RUN_GOALS)' runs what it builds on this $(HOST_ARCH) host)
+endif
+endif
 
 OUTPUT ?= build
 CLANG ?= clang
@@ -8,12 +36,6 @@ BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-
-ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-VMLINUX_DIR := vmlinux/$(ARCH)
-ifeq ($(wildcard $(VMLINUX_DIR)/vmlinux.h),)
-$(error Architecture $(ARCH) is not supported: no $(VMLINUX_DIR)/vmlinux.h)
-endif
 
 ifeq ($(V),1)
 Q =
@@ -31,6 +53,9 @@ LDFLAGS += -static
 else
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS_PKG))
 endif
+# ceill() (diff.c): a builtin on x86, a libm call where long double is
+# IEEE binary128 (arm64).
+LDLIBS += -lm
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation -Iinclude -I$(OUTPUT) -Isrc \
@@ -38,7 +63,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-fi
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 # Let clang see the system headers of the target (asm/types.h and friends).
-CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) $(CLANG_TARGET) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -I$(VMLINUX_DIR) $(CLANG_BPF_SYS_INCLUDES)
