@@ -3,7 +3,7 @@
 # only way these headers change. The BTF is, unless a file is given with
 # --btf:
 #   x86    /sys/kernel/btf/vmlinux of the kernel booted in the VM test bed;
-#   arm64  the .BTF blob inside Debian's arm64 Image (tools/vm/fetch-arm64.sh),
+#   arm64  the .BTF blob inside Debian's arm64 Image (tools/vm/fetch-kernel.sh --arch arm64),
 #          the same bytes the kernel serves as /sys/kernel/btf/vmlinux.
 # vmlinux.h links to the OLDEST supported kernel, so that every field a
 # newer kernel added has to go through a CO-RE flavor or existence check.
@@ -52,8 +52,8 @@ if [[ -z $btf ]]; then
 	if [[ $arch == x86 ]]; then
 		tools/vm/get-btf.sh "$ver" "$tmp/vmlinux.btf"
 	else
-		tools/vm/fetch-arm64.sh "$ver"
-		kdir=${PINTRACE_CACHE:-$HOME/.cache/pintrace}/kernels-arm64/$ver # lib.sh's $CACHE
+		tools/vm/fetch-kernel.sh --arch arm64 "$ver" >&2
+		kdir=$(. tools/vm/lib.sh && kernel_dir "$ver" arm64)
 		btf_from_image "$kdir/vmlinuz" "$tmp/vmlinux.btf"
 		echo "BTF of $(cat "$kdir/kver") ($(wc -c <"$tmp/vmlinux.btf") bytes) taken from $(cat "$kdir/package")"
 	fi

@@ -3,13 +3,17 @@
 #
 # Contract with run.sh: the guest script runs with an empty /out; afterwards
 # /out plus the files in /pintrace-meta are packed as a gzipped tar and
-# written to /dev/ttyS1 as one frame:
+# written to $PT_FRAME_TTY (run.conf; /dev/ttyS1 on amd64) as one frame:
 #   PINTRACE-FRAME-V1 rc=<n> timedout=<0|1> size=<bytes> sha256=<hex> format=tar.gz\n
 #   <size bytes of archive>
 #   \nPINTRACE-FRAME-END sha256=<hex>\n
-# ttyS0 is only the human-readable console: under TCG it drops bytes.
+# The console (ttyS0, arm64: ttyAMA0) is only for humans: under TCG it
+# drops bytes.
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=dumb OUT=/out
+# arm64 images carry only /bin/sh (initramfs.sh cannot run the guest's
+# busybox to list its applets): link the rest now. Existing files win.
+[ -e /bin/mount ] || /bin/busybox --install -s /bin
 mount -t devtmpfs devtmpfs /dev
 # The archive carries no device nodes (it is built unprivileged), so stdio
 # only exists once devtmpfs is up.
@@ -46,7 +50,7 @@ send_frame() { # $1: rc, $2: timedout
 	sum=$(sha256sum /tmp/.frame.tgz | cut -d' ' -f1)
 	# One fd for stty and the write: raw mode must hold for this open, and
 	# the final close blocks until the UART has drained.
-	exec 3<>/dev/ttyS1
+	exec 3<>"${PT_FRAME_TTY:-/dev/ttyS1}"
 	stty raw -echo -ixon -ixoff -opost clocal -crtscts <&3
 	{
 		printf 'PINTRACE-FRAME-V1 rc=%s timedout=%s size=%s sha256=%s format=tar.gz\n' \

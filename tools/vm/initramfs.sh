@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or reuse) the base initramfs for one kernel and module set.
 #
-#   tools/vm/initramfs.sh VER [MODULE...]
+#   tools/vm/initramfs.sh [--arch amd64|arm64] VER [MODULE...]
 #
 # Prints the path of an uncompressed newc cpio under $CACHE/initramfs/ that
 # holds busybox with its applet links, /init (guest-init.sh) and the
@@ -12,23 +12,44 @@
 #
 # Dependencies come from modules.dep, modules.softdep ("pre:" entries only)
 # and modules.alias, which fetch-kernel.sh generates with depmod.
+#
+# amd64 images use the host's busybox with all applet links. arm64 images
+# use the busybox that fetch-kernel.sh cached next to the kernel; the host
+# cannot run it to list its applets, so the image holds only /bin/sh and
+# /init creates the other links at boot (busybox --install).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-(($# >= 1)) || die "usage: ${0##*/} VER [MODULE...]"
+usage() {
+	die "usage: ${0##*/} [--arch amd64|arm64] VER [MODULE...]"
+}
+arch=amd64
+if [[ ${1:-} == --arch ]]; then
+	(($# >= 2)) || usage
+	arch=$(check_arch "$2")
+	shift 2
+fi
+(($# >= 1)) || usage
 ver=$1
 shift
 check_ver "$ver"
-kernel_ready "$ver" || die "kernel $ver is not fetched; run tools/vm/fetch-kernel.sh $ver"
+fetch_hint="tools/vm/fetch-kernel.sh $ver"
+[[ $arch == amd64 ]] || fetch_hint="tools/vm/fetch-kernel.sh --arch $arch $ver"
+kernel_ready "$ver" "$arch" || die "kernel $arch $ver is not fetched; run $fetch_hint"
 need_cmd cpio sha256sum xz
-kdir=$(kernel_dir "$ver")
+kdir=$(kernel_dir "$ver" "$arch")
 kver=$(cat "$kdir/kver")
 
-busybox=${PINTRACE_BUSYBOX:-$(command -v busybox || true)}
-[[ -x $busybox ]] || die "busybox not found (install busybox-static)"
-# A dynamically linked busybox would need a libc in the initramfs.
-if ldd "$busybox" 2>&1 | grep -q '=>'; then
-	die "$busybox is dynamically linked; install busybox-static"
+if [[ $arch == amd64 ]]; then
+	busybox=${PINTRACE_BUSYBOX:-$(command -v busybox || true)}
+	[[ -x $busybox ]] || die "busybox not found (install busybox-static)"
+	# A dynamically linked busybox would need a libc in the initramfs.
+	if ldd "$busybox" 2>&1 | grep -q '=>'; then
+		die "$busybox is dynamically linked; install busybox-static"
+	fi
+else
+	# Debian's busybox-static for the guest architecture.
+	busybox=$kdir/busybox
 fi
 
 norm() { echo "${1//-/_}"; }
@@ -41,6 +62,7 @@ key=$({
 	for m in "$@"; do norm "$m"; done | LC_ALL=C sort -u
 } | sha256sum | cut -c1-16)
 out=$CACHE/initramfs/$ver-$key.cpio
+[[ $arch == amd64 ]] || out=$CACHE/initramfs/$arch-$ver-$key.cpio
 if [[ -s $out ]]; then
 	echo "$out"
 	exit 0
@@ -132,9 +154,13 @@ ln -s bin "$r/sbin"
 ln -s ../bin "$r/usr/bin"
 ln -s ../bin "$r/usr/sbin"
 cp "$busybox" "$r/bin/busybox"
-for a in $("$busybox" --list); do
-	[[ $a == busybox || -e $r/bin/$a ]] || ln -s busybox "$r/bin/$a"
-done
+if [[ $arch == amd64 ]]; then
+	for a in $("$busybox" --list); do
+		[[ $a == busybox || -e $r/bin/$a ]] || ln -s busybox "$r/bin/$a"
+	done
+else
+	ln -s busybox "$r/bin/sh"
+fi
 cp "$VM_DIR/guest-init.sh" "$r/init"
 chmod 755 "$r/init"
 

@@ -32,16 +32,33 @@ check_ver() {
 	esac
 }
 
+# Guest architectures: amd64 (the default everywhere) and arm64. Prints the
+# canonical name; x86, x86_64 and aarch64 are accepted as aliases.
+check_arch() {
+	case "$1" in
+	amd64 | x86 | x86_64) echo amd64 ;;
+	arm64 | aarch64) echo arm64 ;;
+	*) die "unsupported architecture '$1' (expected amd64 or arm64)" ;;
+	esac
+}
+
+# $1: VER, $2: ARCH (default amd64). amd64 kernels keep their original
+# place, $CACHE/kernels/VER; others live in $CACHE/kernels/ARCH/VER.
 kernel_dir() {
-	echo "$CACHE/kernels/$1"
+	case "${2:-amd64}" in
+	amd64) echo "$CACHE/kernels/$1" ;;
+	*) echo "$CACHE/kernels/$2/$1" ;;
+	esac
 }
 
 # A kernel is usable once its kver file exists: fetch-kernel.sh writes it
-# last, after everything else is in place.
-kernel_ready() {
+# last, after everything else is in place. Foreign-architecture kernels come
+# with their own busybox (the host's cannot run in the guest).
+kernel_ready() { # $1: VER, $2: ARCH (default amd64)
 	local d
-	d=$(kernel_dir "$1")
-	[[ -s $d/kver && -s $d/vmlinuz && -s $d/modules/modules.dep ]]
+	d=$(kernel_dir "$1" "${2:-amd64}")
+	[[ -s $d/kver && -s $d/vmlinuz && -s $d/modules/modules.dep ]] &&
+		[[ ${2:-amd64} == amd64 || -s $d/busybox ]]
 }
 
 # Print the path of an uncompressed vmlinux ELF for PVH boots, unpacking it
