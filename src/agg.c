@@ -22,17 +22,6 @@ struct agg_cand {
 	__u32 refs;
 };
 
-/* struct page addresses: aligned and clustered, so mix them (murmur3 finalizer) */
-static size_t folio_hash(__u64 k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return (size_t)k;
-}
-
 int agg_init(struct agg *a, int pins_fd, int agg_fd, int hist_fd, __u64 promote_ns)
 {
 	memset(a, 0, sizeof(*a));

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "pintable.h"
+#include "util.h"
 
 #define NIL UINT32_MAX
 
@@ -73,21 +74,6 @@ const char *pin_class_name(enum pin_class cls)
 	case PIN_CLASS_LONGTERM:	return "longterm";
 	default:			return "unknown";
 	}
-}
-
-/*
- * Folio addresses are struct page pointers: 64-byte aligned and clustered in
- * the vmemmap, so the low bits carry no entropy. The murmur3 finalizer mixes
- * every input bit into the low bits we mask with.
- */
-static inline size_t folio_hash(__u64 x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return (size_t)x;
 }
 
 static struct folio_slot *slots_alloc(size_t n)

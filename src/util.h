@@ -34,4 +34,19 @@ const char *sanitize_text(const char *in, size_t inlen, char *out, size_t outlen
 /* Make it valid UTF-8 for JSON (invalid bytes become U+FFFD); JSON escaping is the writer's. */
 const char *sanitize_utf8(const char *in, size_t inlen, char *out, size_t outlen);
 
+/*
+ * Hash of a struct page address (folio) for open addressing: 64-byte
+ * aligned and clustered in the vmemmap, so the low bits carry no entropy.
+ * The murmur3 finalizer mixes every input bit into the low bits tables mask.
+ */
+static inline size_t folio_hash(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
 #endif
