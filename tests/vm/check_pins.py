@@ -2,6 +2,13 @@
 """Check the results of guest-pins.sh against the kernel's own counters.
 
 Usage: check_pins.py OUTDIR --odirect refs|pins [--backends "fentry kprobe"]
+                      [--unsupported "fentry"]
+
+--backends: the backends guest-pins.sh ran every case with (its BACKENDS);
+"auto" lets pintrace choose per hook, among the backends this kernel has.
+--unsupported: backends this kernel cannot attach (its UNSUPPORTED): a run
+forced onto one must be refused with exit code 4 (Debian arm64 6.1 has no
+BPF trampolines: fentry programs load, attaching them fails with -524).
 
 Ground truth is the kernel: /proc/vmstat nr_foll_pin_acquired/released deltas
 around each `pintrace run`, and the workload's own syscall results. Prints one
@@ -63,8 +70,18 @@ def expectations(name, odirect):
     }[name]
 
 
-def check_case(outdir, b, name, rc, vm0, vm1, odirect):
+# Backends a run with `--backend B` may attach hooks with (tp_btf hooks,
+# which have no alternative, aside). auto picks per hook among those this
+# kernel can attach.
+def allowed_backends(b, unsupported):
+    if b != "auto":
+        return {b}
+    return {"fentry", "kprobe"} - set(unsupported)
+
+
+def check_case(outdir, b, name, rc, vm0, vm1, odirect, unsupported=()):
     tag = f"[{b}] {name}"
+    allowed = allowed_backends(b, unsupported)
     acq, rel = vm1[0] - vm0[0], vm1[1] - vm0[1]
     # NAME-stream: the same workload with --stream (every event through the ring)
     stream = name.endswith("-stream")
@@ -85,7 +102,12 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
     if summary.get("type") != "summary":
         return
     backends = {h["backend"] for h in attach["hooks"] if h["backend"] not in ("none", "tp_btf")}
-    check(backends == {b}, f"{tag}: every hook attached with the forced backend ({sorted(backends)})")
+    if b == "auto":
+        check(backends and backends <= allowed,
+              f"{tag}: every hook attached with a backend this kernel has, {sorted(allowed)} "
+              f"({sorted(backends)})")
+    else:
+        check(backends == {b}, f"{tag}: every hook attached with the forced backend ({sorted(backends)})")
     check(summary["loss"]["total"] == 0, f"{tag}: nothing lost ({summary['loss']})")
     pins = summary["pins"]
     check(pins["acquired_refs"] == acq,
@@ -119,8 +141,8 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect):
         check(pin_recs == 0 and unpin_recs == 0,
               f"{tag}: short-term pins counted in the kernel, not streamed "
               f"({pin_recs} pin, {unpin_recs} unpin records)")
-    check(all(e["backend"] == b for e in events if "backend" in e),
-          f"{tag}: every event came from a {b} program")
+    check(all(e["backend"] in allowed for e in events if "backend" in e),
+          f"{tag}: every event came from a {'/'.join(sorted(allowed))} program")
     if "refs" in exp:
         check(summary["get_refs"] >= exp["refs"],
               f"{tag}: FOLL_GET references seen {summary['get_refs']} >= {exp['refs']}, not pins")
@@ -255,9 +277,53 @@ def check_system(outdir):
           f"system-wide: pins/unpins seen {m and m.groups()} == kernel deltas ({a1 - a0}, {r1 - r0})")
 
 
-def check_fallback(outdir):
-    """auto mode: fentry attach of gup_put_folio fails (injected), kprobe takes over."""
+def check_unsupported(outdir, unsupported):
+    """A backend this kernel cannot attach, forced: refused with exit code 4
+    ("unsupported") and the reason, before the workload runs."""
+    try:
+        # "fentry 0 <why>": availability, then the reason when it is 0
+        facts = {l.split()[0]: l.split()[1:] for l in open(os.path.join(outdir, "facts.txt"))
+                 if len(l.split()) >= 2 and not l.startswith("sym ")}
+        runs = {}
+        for line in open(os.path.join(outdir, "unsupported.txt")):
+            b, rc, a0, r0, a1, r1 = line.split()
+            runs[b] = (int(rc), int(a1) - int(a0), int(r1) - int(r0))
+    except (OSError, ValueError) as e:
+        check(False, f"forced unsupported backends ran: {e}")
+        return
+    for b in unsupported:
+        tag = f"[{b}] forced on a kernel without {b}"
+        check(facts.get(b, ["?"])[0] == "0",
+              f"{tag}: pintrace's kernel probe finds no {b} ({' '.join(facts.get(b, ['?']))})")
+        if b not in runs:
+            check(False, f"{tag}: case ran in the guest")
+            continue
+        rc, acq, rel = runs[b]
+        try:
+            err = open(os.path.join(outdir, f"unsupported-{b}.stderr"), errors="replace").read()
+            out = open(os.path.join(outdir, f"unsupported-{b}.pinload"), errors="replace").read()
+        except OSError as e:
+            check(False, f"{tag}: output readable: {e}")
+            continue
+        check(rc == 4, f"{tag}: pintrace run exits with 4, unsupported (got {rc})")
+        check("cannot be traced" in err and f"{b} unavailable on this kernel" in err
+              and "do not attach" in err,
+              f"{tag}: stderr says this kernel cannot be traced with {b} and why "
+              f"({err.strip()[:300]!r})")
+        check(out == "" and acq == 0 and rel == 0,
+              f"{tag}: refused before the workload started (no workload output, pin deltas "
+              f"{acq}/{rel})")
+        path = os.path.join(outdir, f"unsupported-{b}.ndjson")
+        check(not os.path.exists(path) or os.path.getsize(path) == 0,
+              f"{tag}: no NDJSON records written")
+
+
+def check_fallback(outdir, unsupported=()):
+    """auto mode: fentry attach of gup_put_folio fails (injected), kprobe takes over.
+    On a kernel without fentry, auto plans kprobes from the start: the injected
+    failure has nothing to hit, and every hook must be a kprobe."""
     tag = "[auto] attach fallback"
+    no_fentry = "fentry" in unsupported
     try:
         rc, a0, r0, a1, r1 = map(int, open(os.path.join(outdir, "fallback.txt")).read().split())
         recs = load_ndjson(os.path.join(outdir, "fallback.ndjson"))
@@ -266,7 +332,8 @@ def check_fallback(outdir):
         check(False, f"{tag}: results readable: {e}")
         return
     check(rc == 0, f"{tag}: pintrace run exits 0 (got {rc})")
-    check("loading the programs again" in err, f"{tag}: says it loads the programs again")
+    if not no_fentry:
+        check("loading the programs again" in err, f"{tag}: says it loads the programs again")
     if len(recs) < 2 or recs[0].get("type") != "attach" or recs[-1].get("type") != "summary":
         check(False, f"{tag}: attach and summary records present")
         return
@@ -275,8 +342,12 @@ def check_fallback(outdir):
           f"{tag}: gup_put_folio fell back to kprobe ({attached(attach, 'gup_put_folio')})")
     others = {h["backend"] for h in attach["hooks"]
               if h["symbol"] != "gup_put_folio" and h["backend"] not in ("none", "tp_btf")}
-    # (6.1 plans some hooks on kprobe anyway: pin_user_pages_remote has 7 arguments)
-    check("fentry" in others, f"{tag}: the other hooks kept fentry ({sorted(others)})")
+    if no_fentry:
+        check(others == {"kprobe"},
+              f"{tag}: no fentry on this kernel: every other hook is a kprobe too ({sorted(others)})")
+    else:
+        # (6.1 plans some hooks on kprobe anyway: pin_user_pages_remote has 7 arguments)
+        check("fentry" in others, f"{tag}: the other hooks kept fentry ({sorted(others)})")
     pins = summary["pins"]
     check(summary["loss"]["total"] == 0, f"{tag}: nothing lost")
     check(pins["acquired_refs"] == a1 - a0 == 64,
@@ -290,7 +361,9 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--odirect", choices=("refs", "pins"), required=True)
     ap.add_argument("--backends", default="fentry kprobe")
+    ap.add_argument("--unsupported", default="")
     a = ap.parse_args()
+    unsupported = a.unsupported.split()
     cases = {}
     try:
         for line in open(os.path.join(a.outdir, "cases.txt")):
@@ -300,17 +373,19 @@ def main():
         check(False, f"guest produced cases.txt: {e}")
     for b in a.backends.split():
         for name in ("pvr", "pvr-write", "uring", "uring-fault", "vmsplice", "odirect", "held", "fork",
-                     "vmsplice-close", "pipe-leak", "vmsplice-tee", "tee-leak", "vmsplice-full") + \
-                check_holds.skb_cases():
+                     "vmsplice-close", "pipe-leak", "vmsplice-tee", "tee-leak", "vmsplice-full",
+                     "pvr-stream", "held-stream", "odirect-stream") + check_holds.skb_cases():
             if (b, name) not in cases:
                 check(False, f"[{b}] {name}: case ran in the guest")
                 continue
             rc, vm0, vm1 = cases[(b, name)]
-            check_case(a.outdir, b, name, rc, vm0, vm1, a.odirect)
+            check_case(a.outdir, b, name, rc, vm0, vm1, a.odirect, unsupported)
+    if unsupported:
+        check_unsupported(a.outdir, unsupported)
     check_filter(a.outdir, "filter-pid", 8)
     check_filter(a.outdir, "filter-comm", 8)
     check_lifecycle(a.outdir)
-    check_fallback(a.outdir)
+    check_fallback(a.outdir, unsupported)
     check_holds.check_leaks_cmd(check, a.outdir, load_ndjson)
     check_system(a.outdir)
     return finish()

@@ -4,7 +4,13 @@
 # counters. Results go to /out; the host checks them (check_pins.py).
 set -u
 OUT=/out
+# Settings from the host (run-kernel.sh adds them as /etc/pintrace/pins.conf):
+# BACKENDS, the backends every case runs with, and UNSUPPORTED, backends
+# this kernel cannot attach: forcing one must fail cleanly.
 BACKENDS=${BACKENDS:-"fentry kprobe"}
+UNSUPPORTED=${UNSUPPORTED:-}
+# shellcheck source=/dev/null
+[ -f /etc/pintrace/pins.conf ] && . /etc/pintrace/pins.conf
 
 uname -r > $OUT/kernel.txt
 pintrace check > $OUT/check.txt 2>&1; echo $? > $OUT/check.rc
@@ -39,6 +45,17 @@ run_case() {
 	after=$(vm)
 	echo "$b $name $rc $before $after" >> $OUT/cases.txt
 }
+
+# A forced backend the kernel cannot attach (fentry on arm64 6.1): pintrace
+# must refuse with its "unsupported" exit code and say why, before the
+# workload starts.
+for b in $UNSUPPORTED; do
+	before=$(vm)
+	pintrace run --backend "$b" -o json -O "$OUT/unsupported-$b.ndjson" -- pinload pvr --pages 8 \
+		> "$OUT/unsupported-$b.pinload" 2> "$OUT/unsupported-$b.stderr"
+	rc=$?
+	echo "$b $rc $before $(vm)" >> $OUT/unsupported.txt
+done
 
 for b in $BACKENDS; do
 	run_case "$b" pvr pinload pvr --pages 64
