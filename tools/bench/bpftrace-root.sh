@@ -66,44 +66,14 @@ if ((!refresh)) && [[ -s $bdir/cpio && -s $bdir/$(cat "$bdir/cpio" 2>/dev/null) 
 fi
 
 need_cmd apt-get apt-cache dpkg-deb readelf cpio sha256sum
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[[ -r $keyring ]] || die "$keyring missing (install debian-archive-keyring)"
 
 # ---- 1. the .debs, through a private apt configuration ----------------------
-find_uri() { # same as fetch-kernel.sh: reuse the mirror this machine uses
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-		[[ -r $f ]] || continue
-		grep -hoE "https?://[^ ]+/$1/?( |$)" "$f" 2>/dev/null | tr -d ' ' | sed 's:/*$::'
-	done | head -n1
-}
-mirror=${PINTRACE_DEBIAN_MIRROR:-$(find_uri debian)}
-mirror=${mirror:-http://deb.debian.org/debian}
-security=${PINTRACE_DEBIAN_SECURITY:-$(find_uri debian-security)}
-security=${security:-${mirror%/debian}/debian-security}
-
-mkdir -p "$adir/sources.list.d" "$adir/preferences.d" "$adir/state/lists/partial" \
-	"$adir/cache/archives/partial"
-{
-	echo "deb [signed-by=$keyring] $mirror bookworm main"
-	echo "deb [signed-by=$keyring] $mirror bookworm-updates main"
-	echo "deb [signed-by=$keyring] $security bookworm-security main"
-} >"$adir/sources.list"
+find_mirrors
+private_apt "$adir" amd64 "$mirror bookworm" "$mirror bookworm-updates" "$security bookworm-security"
 # An empty dpkg status: apt then downloads the complete closure, libc6
 # included, because it believes nothing is installed.
 : >"$adir/status"
-apt_opts=(
-	-o "Dir::Etc::sourcelist=$adir/sources.list"
-	-o "Dir::Etc::sourceparts=$adir/sources.list.d"
-	-o "Dir::Etc::preferences=$adir/preferences"
-	-o "Dir::Etc::preferencesparts=$adir/preferences.d"
-	-o "Dir::State=$adir/state"
-	-o "Dir::State::status=$adir/status"
-	-o "Dir::Cache=$adir/cache"
-	-o "APT::Architecture=amd64"
-	-o "APT::Architectures::=amd64"
-	-o "Acquire::Languages=none"
-	-o "APT::Sandbox::User=$(id -un)"
+apt_opts+=(
 	-o "APT::Install-Recommends=false"
 	-o "APT::Install-Suggests=false"
 	-o "Debug::NoLocking=true"

@@ -70,22 +70,8 @@ if ((!refresh)) && kernel_ready "$ver" "$arch"; then
 fi
 
 need_cmd apt-get apt-cache dpkg-deb flock depmod
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[[ -r $keyring ]] || die "$keyring missing (install debian-archive-keyring)"
 
-# Reuse the mirror the machine already uses: on restricted networks it is
-# often the only Debian host that is reachable.
-find_uri() { # $1: path suffix, e.g. debian or debian-security
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-		[[ -r $f ]] || continue
-		grep -hoE "https?://[^ ]+/$1/?( |$)" "$f" 2>/dev/null | tr -d ' ' | sed 's:/*$::'
-	done | head -n1
-}
-mirror=${PINTRACE_DEBIAN_MIRROR:-$(find_uri debian)}
-mirror=${mirror:-http://deb.debian.org/debian}
-security=${PINTRACE_DEBIAN_SECURITY:-$(find_uri debian-security)}
-security=${security:-${mirror%/debian}/debian-security}
+find_mirrors
 
 # 6.1 is bookworm's own kernel (security updates carry the newest ABI).
 # 6.12 is trixie's kernel: bookworm-backports ships 6.12 too, but it lags
@@ -102,8 +88,7 @@ else
 	adir=$CACHE/apt/$arch/$ver
 fi
 kparent=$(dirname "$kdir")
-mkdir -p "$adir/sources.list.d" "$adir/preferences.d" "$adir/state/lists/partial" \
-	"$adir/cache/archives/partial" "$kparent"
+mkdir -p "$kparent"
 
 # Two concurrent fetches of the same version would race on the apt dirs and
 # on the final rename.
@@ -114,25 +99,7 @@ if ((!refresh)) && kernel_ready "$ver" "$arch"; then
 	exit 0
 fi
 
-: >"$adir/sources.list"
-for s in "${suites[@]}"; do
-	echo "deb [signed-by=$keyring] ${s% *} ${s#* } main" >>"$adir/sources.list"
-done
-: >>"$adir/status"
-apt_opts=(
-	-o "Dir::Etc::sourcelist=$adir/sources.list"
-	-o "Dir::Etc::sourceparts=$adir/sources.list.d"
-	-o "Dir::Etc::preferences=$adir/preferences"
-	-o "Dir::Etc::preferencesparts=$adir/preferences.d"
-	-o "Dir::State=$adir/state"
-	-o "Dir::State::status=$adir/status"
-	-o "Dir::Cache=$adir/cache"
-	-o "APT::Architecture=$arch"
-	-o "APT::Architectures::=$arch"
-	-o "Acquire::Languages=none"
-	# /root is not readable by the _apt sandbox user; the private dirs are ours.
-	-o "APT::Sandbox::User=$(id -un)"
-)
+private_apt "$adir" "$arch" "${suites[@]}"
 
 log "updating private apt lists for $name (${suites[*]})"
 apt-get "${apt_opts[@]}" -qq update >"$adir/update.log" 2>&1 ||

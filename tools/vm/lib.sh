@@ -85,3 +85,57 @@ ensure_vmlinux() {
 	fi
 	echo "$d/vmlinux"
 }
+
+# ---- a private apt configuration --------------------------------------------
+# Packages are fetched with apt's own resolver but nothing of the system's
+# apt setup is read or changed: own sources, lists, cache and dpkg status
+# under a directory of ours.
+
+# The Debian mirror (and security mirror) this machine already uses: on
+# restricted networks it is often the only Debian host that is reachable.
+# Sets $mirror and $security; PINTRACE_DEBIAN_MIRROR/_SECURITY override.
+find_mirrors() {
+	mirror=${PINTRACE_DEBIAN_MIRROR:-$(find_uri debian)}
+	mirror=${mirror:-http://deb.debian.org/debian}
+	security=${PINTRACE_DEBIAN_SECURITY:-$(find_uri debian-security)}
+	security=${security:-${mirror%/debian}/debian-security}
+}
+
+find_uri() { # $1: path suffix, e.g. debian or debian-security
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[[ -r $f ]] || continue
+		grep -hoE "https?://[^ ]+/$1/?( |$)" "$f" 2>/dev/null | tr -d ' ' | sed 's:/*$::'
+	done | head -n1
+}
+
+# private_apt DIR ARCH "URI SUITE"...: writes DIR's sources.list (signed by
+# the Debian archive keyring) and sets the apt_opts array that points
+# apt-get/apt-cache at DIR alone. The dpkg status is created if missing;
+# callers that want apt to fetch a complete closure empty it themselves.
+private_apt() {
+	local dir=$1 arch=$2 s keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	shift 2
+	[[ -r $keyring ]] || die "$keyring missing (install debian-archive-keyring)"
+	mkdir -p "$dir/sources.list.d" "$dir/preferences.d" "$dir/state/lists/partial" \
+		"$dir/cache/archives/partial"
+	: >"$dir/sources.list"
+	for s in "$@"; do
+		echo "deb [signed-by=$keyring] ${s% *} ${s#* } main" >>"$dir/sources.list"
+	done
+	: >>"$dir/status"
+	apt_opts=(
+		-o "Dir::Etc::sourcelist=$dir/sources.list"
+		-o "Dir::Etc::sourceparts=$dir/sources.list.d"
+		-o "Dir::Etc::preferences=$dir/preferences"
+		-o "Dir::Etc::preferencesparts=$dir/preferences.d"
+		-o "Dir::State=$dir/state"
+		-o "Dir::State::status=$dir/status"
+		-o "Dir::Cache=$dir/cache"
+		-o "APT::Architecture=$arch"
+		-o "APT::Architectures::=$arch"
+		-o "Acquire::Languages=none"
+		# /root is not readable by the _apt sandbox user; the private dirs are ours.
+		-o "APT::Sandbox::User=$(id -un)"
+	)
+}
