@@ -149,4 +149,113 @@ int calibrate(void *ctx)
 	return 0;
 }
 
+/*
+ * CMA areas as the kernel keeps them (mm/cma.h), for kernels without CMA
+ * debugfs. struct cma changed when CMA became multi-range (2025, after
+ * 6.12): its one range (base_pfn, count) became ranges[nranges] of struct
+ * cma_memrange. One flavour per layout,
+ * bpf_core_field_exists picks; on a kernel without CMA, or an older layout,
+ * the other flavour's relocations are dead code and the object still loads.
+ */
+struct cma___single {
+	unsigned long base_pfn;
+	unsigned long count;
+	char name[64];
+} __attribute__((preserve_access_index));
+
+struct cma_memrange___multi {
+	unsigned long base_pfn;
+	unsigned long count;
+} __attribute__((preserve_access_index));
+
+struct cma___multi {
+	int nranges;
+	struct cma_memrange___multi ranges[PT_CMA_RANGES];
+} __attribute__((preserve_access_index));
+
+/*
+ * In: the addresses of cma_areas and cma_area_count, which the loader
+ * finds in kallsyms. Not __ksym externs: these data symbols exist only
+ * with CONFIG_KALLSYMS_ALL (not on arm64 6.1), and passed in like this a
+ * missing one only means the program is not run, never a failed load.
+ */
+struct pt_cma_read cma_rd = {};
+
+static __always_inline int cma_read_ranges(__u64 cma, struct pt_cma_area *a)
+{
+	__u64 ranges = cma + bpf_core_field_offset(struct cma___multi, ranges);
+	__u32 step = bpf_core_type_size(struct cma_memrange___multi);
+	struct cma_memrange___multi *m;
+	int n = 0, err;
+
+	err = bpf_core_read(&n, sizeof(n), &((struct cma___multi *)cma)->nranges);
+	if (err)
+		return err;
+	a->kernel_nranges = n;
+	for (int r = 0; r < PT_CMA_RANGES; r++) {
+		if (r >= n)
+			break;
+		m = (void *)(ranges + r * step);
+		err = bpf_core_read(&a->base_pfn[r], sizeof(a->base_pfn[r]), &m->base_pfn) ?:
+		      bpf_core_read(&a->count[r], sizeof(a->count[r]), &m->count);
+		if (err)
+			return err;
+		a->nranges = r + 1;
+	}
+	return 0;
+}
+
+static __always_inline int cma_read_single(__u64 cma, struct pt_cma_area *a)
+{
+	struct cma___single *c = (void *)cma;
+	int err;
+
+	a->kernel_nranges = 1;
+	err = bpf_core_read(&a->base_pfn[0], sizeof(a->base_pfn[0]), &c->base_pfn) ?:
+	      bpf_core_read(&a->count[0], sizeof(a->count[0]), &c->count);
+	if (!err)
+		a->nranges = 1;
+	return err;
+}
+
+/*
+ * Run once by the loader with BPF_PROG_TEST_RUN (src/session.c), never
+ * attached: '?' keeps it out of the tracing session's load.
+ */
+SEC("?raw_tp")
+int read_cma(void *ctx)
+{
+	__u32 total = 0;
+
+	cma_rd.n = 0;
+	cma_rd.total = 0;
+	cma_rd.err = -2;	/* -ENOENT: this kernel has no struct cma (CONFIG_CMA off) */
+	if (!bpf_core_type_exists(struct cma___single))
+		return 0;
+	cma_rd.stride = bpf_core_type_size(struct cma___single);
+	cma_rd.err = bpf_probe_read_kernel(&total, sizeof(total), (void *)cma_rd.count_addr);
+	if (cma_rd.err)
+		return 0;
+	cma_rd.total = total;
+	for (__u32 i = 0; i < PT_CMA_AREAS; i++) {
+		struct pt_cma_area *a = &cma_rd.area[i];
+		__u64 cma = cma_rd.areas + (__u64)i * cma_rd.stride;
+		const char *name = (void *)(cma + bpf_core_field_offset(struct cma___single, name));
+
+		if (i >= total)
+			break;
+		a->nranges = 0;
+		if (bpf_probe_read_kernel_str(a->name, sizeof(a->name), name) < 0)
+			a->name[0] = '\0';
+		if (bpf_core_field_exists(struct cma___multi, ranges))
+			cma_rd.err = cma_read_ranges(cma, a);
+		else
+			cma_rd.err = cma_read_single(cma, a);
+		if (cma_rd.err)
+			return 0;
+		cma_rd.n = i + 1;
+	}
+	return 0;
+}
+
 #endif /* PT_CORE_BPF_H */

@@ -72,6 +72,9 @@ static __always_inline __s32 call_stack(struct gup_ctx *c, enum pt_hook hook, vo
 {
 	__s32 id;
 
+	/* the walk is most of a grab's cost: --no-stacks trades it for counts alone */
+	if (cfg.no_stacks)
+		return -1;
 	if (c && c->has_stack)
 		return c->stack_id;
 	id = event_stack(hook, ctx);
@@ -111,7 +114,8 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, _
 	if ((flags & PT_F_PIN) && is_zero_page(head))
 		return 0;
 	STAT_INC(hook, hits);
-	c = bpf_map_lookup_elem(&gup_ctxs, &tid);
+	/* a plain reference may be ignored below (--no-refs): no lookup for it yet */
+	c = flags & PT_F_PIN ? bpf_map_lookup_elem(&gup_ctxs, &tid) : NULL;
 	/* memfd_pin_folios pins long-term (udmabuf, iommufd) with FOLL_PIN alone */
 	if (c && c->api == PT_HOOK_MEMFD_PIN_FOLIOS)
 		flags |= PT_F_LONGTERM;
@@ -140,6 +144,8 @@ static __always_inline int on_grab(enum pt_hook hook, __u8 backend, void *ctx, _
 	}
 	if (!(flags & (PT_F_PIN | PT_F_PIPE)) && !cfg.trace_refs)
 		return 0;
+	if (!(flags & PT_F_PIN))
+		c = bpf_map_lookup_elem(&gup_ctxs, &tid);
 
 	e = event_reserve(hook, PT_EV_GRAB, backend);
 	if (!e)
@@ -202,27 +208,54 @@ static __always_inline int on_unpin(enum pt_hook hook, __u8 backend, __u64 head,
 	return 0;
 }
 
+/*
+ * A long-term pin grab the kernel refused. 6.1's try_grab_folio refuses a
+ * FOLL_LONGTERM pin of a page that is not long-term pinnable (CMA, ZONE_MOVABLE)
+ * on every path, and follow_hugetlb_page turns that into -ENOMEM without any
+ * migration: the refused page is the only trace of why such a pin failed.
+ * Refusals outside __gup_longterm_locked (GUP-fast falling back) are normal.
+ */
+static __always_inline void grab_refused(__u64 page, __u64 gup_flags)
+{
+	__u64 want = cfg.foll_pin | cfg.foll_longterm;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_args *a;
+
+	if ((gup_flags & want) != want || !(a = bpf_map_lookup_elem(&lt_ctxs, &tid)))
+		return;
+	if (!a->refused++)
+		a->refused_page = page;
+}
+
 /* try_grab_page(page, flags): bool (<= 6.1) or 0/-errno (6.2 .. 6.9). */
 static __always_inline int grab_page_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
 	bool ok = cfg.grab_page_ret_bool ? (__u8)h->ret != 0 : (int)h->ret == 0;
 
-	if (!ok)
+	if (!ok) {
+		grab_refused(h->a[0], h->a[1]);
 		return 0;
+	}
 	return on_grab(hook, be, h->ctx, page_head(h->a[0]), 1, h->a[1], 0);
 }
 
 /* try_grab_folio(page, refs, flags) (<= 6.9), try_grab_folio_fast: folio or NULL. */
 static __always_inline int grab_ret_folio_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
+	if (!h->ret) {
+		grab_refused(h->a[0], h->a[2]);
+		return 0;
+	}
 	return on_grab(hook, be, h->ctx, (__u64)h->ret, (__u32)h->a[1], h->a[2], 0);
 }
 
 /* try_grab_folio(folio, refs, flags) (>= 6.10): 0 or -errno. */
 static __always_inline int grab_folio_exit(enum pt_hook hook, __u8 be, struct hargs *h)
 {
-	if ((int)h->ret != 0)
+	if ((int)h->ret != 0) {
+		grab_refused(h->a[0], h->a[2]);
 		return 0;
+	}
 	return on_grab(hook, be, h->ctx, h->a[0], (__u32)h->a[1], h->a[2], 0);
 }
 
@@ -367,26 +400,6 @@ static __always_inline int api_exit(enum pt_hook hook, __u8 be, struct hargs *h,
 	return 0;
 }
 
-/*
- * __gup_longterm_locked(mm, start, nr_pages, pages, vmas|locked, gup_flags):
- * every slow GUP passes here; with FOLL_LONGTERM it migrates the pages off
- * ZONE_MOVABLE/CMA first, and a negative result is a failed long-term pin
- * (-ENOMEM: migration failed, -EBUSY: device-coherent). It is usually
- * nested in the API the caller used, so it keeps its own arguments.
- */
-struct lt_args {
-	__u64 addr;
-	__u64 nr;
-	__u64 flags;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PT_MAX_TASKS);
-	__type(key, __u32);
-	__type(value, struct lt_args);
-} lt_ctxs SEC(".maps");
-
 static __always_inline int longterm_entry(enum pt_hook hk, __u8 be, struct hargs *h)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -409,8 +422,7 @@ static __always_inline int longterm_exit(enum pt_hook hk, __u8 be, struct hargs 
 		bpf_map_delete_elem(&lt_ctxs, &tid);
 		if (h->ret < 0 && task_selected(bpf_get_current_pid_tgid() >> 32)) {
 			c = bpf_map_lookup_elem(&gup_ctxs, &tid);
-			pin_fail(hk, be, h, c ? c->api : hk, args.addr, args.nr, args.flags,
-				 pt_flags_of(args.flags));
+			pin_fail(hk, be, h, c ? c->api : hk, &args, pt_flags_of(args.flags));
 		}
 	}
 	return api_exit(hk, be, h, false);

@@ -243,9 +243,32 @@ static __always_inline int range_exit(enum pt_hook hook, __u8 be, struct hargs *
 	return 0;
 }
 
+/*
+ * __gup_longterm_locked(mm, start, nr_pages, pages, vmas|locked, gup_flags):
+ * every slow GUP passes here; with FOLL_LONGTERM it migrates the pages off
+ * ZONE_MOVABLE/CMA first, and a negative result is a failed long-term pin
+ * (-ENOMEM: migration failed, -EBUSY: device-coherent). It is usually
+ * nested in the API the caller used, so it keeps its own arguments.
+ */
+struct lt_args {
+	__u64 addr;
+	__u64 nr;
+	__u64 flags;
+	__u64 refused_page;	/* first grab the kernel refused in this call */
+	__u32 refused;		/* grabs refused: pages not long-term pinnable */
+	__u32 __pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PT_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, struct lt_args);
+} lt_ctxs SEC(".maps");
+
 /* A long-term pin failed: report it, and follow the syscall to its return. */
 static __always_inline void pin_fail(enum pt_hook hook, __u8 be, struct hargs *h, __u8 api,
-				     __u64 addr, __u64 nr, __u64 flags, __u32 pt_flags)
+				     const struct lt_args *a, __u32 pt_flags)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -255,9 +278,14 @@ static __always_inline void pin_fail(enum pt_hook hook, __u8 be, struct hargs *h
 	e = event_reserve(hook, PT_EV_PIN_FAIL, be);
 	if (e) {
 		e->api = api;
-		e->addr = addr;
-		e->nr_req = nr;
-		e->gup_flags = flags;
+		e->addr = a->addr;
+		e->nr_req = a->nr;
+		e->gup_flags = a->flags;
+		/* the first page the kernel would not pin long term, if it refused one */
+		e->folio = a->refused_page;
+		e->refs = a->refused;
+		if (a->refused)
+			event_place(e);
 		e->pt_flags = pt_flags | PT_F_PIN | PT_F_LONGTERM;
 		e->ret = (__s64)h->ret;
 		e->stack_id = event_stack(hook, h->ctx);
@@ -303,8 +331,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
  * arguments every version has at the same place are read: (name, pfn, page,
  * count, ...); cma_alloc_finish gained errorno (6th) in 6.6.
  */
-static __always_inline int cma_event(enum pt_hook hook, void *ctx, __u64 pfn, __u64 count,
-				     __s64 err)
+static __always_inline int cma_event(enum pt_hook hook, void *ctx, __u64 name, __u64 pfn,
+				     __u64 count, __s64 err)
 {
 	struct pt_event *e;
 
@@ -315,6 +343,9 @@ static __always_inline int cma_event(enum pt_hook hook, void *ctx, __u64 pfn, __
 	e->addr = pfn;
 	e->nr_req = count;
 	e->ret = err;
+	/* the area by name: Debian arm64 6.1 exports no cma_areas to read ranges from */
+	if (bpf_probe_read_kernel_str(e->area, sizeof(e->area), (void *)name) < 0)
+		e->area[0] = 0;
 	e->stack_id = event_stack(hook, ctx);
 	event_submit(e, hook);
 	return 0;
@@ -324,7 +355,7 @@ SEC("?tp_btf/cma_alloc_busy_retry")
 int cma_busy(unsigned long long *ctx)
 {
 	PT_NOOP_GUARD();
-	return cma_event(PT_HOOK_CMA_BUSY, ctx, ctx[1], ctx[3], 0);
+	return cma_event(PT_HOOK_CMA_BUSY, ctx, ctx[0], ctx[1], ctx[3], 0);
 }
 
 SEC("?tp_btf/cma_alloc_finish")
@@ -333,12 +364,21 @@ int cma_finish(unsigned long long *ctx)
 	PT_NOOP_GUARD();
 	__s64 err = -12;	/* -ENOMEM: what cma_alloc() fails with before 6.6 */
 
-	if (ctx[2])
-		return 0;	/* a page: the allocation worked */
-	/* dead code for the verifier where the loader says there is no 6th argument */
-	if (cfg.cma_finish_errno)
+	/*
+	 * From 6.6 the result is the errorno argument. Where there is one it
+	 * must decide: newer verifiers take tp_btf pointer arguments as
+	 * trusted, hence non-NULL, and drop a "page == NULL" branch as dead
+	 * code (Debian 6.12 did, and no failure was ever seen). The loader
+	 * says which; the other branch is dead code for the verifier.
+	 */
+	if (cfg.cma_finish_errno) {
 		err = (int)ctx[5];
-	return cma_event(PT_HOOK_CMA_FINISH, ctx, ctx[1], ctx[3], err);
+		if (!err)
+			return 0;
+	} else if (ctx[2]) {
+		return 0;	/* a page: the allocation worked */
+	}
+	return cma_event(PT_HOOK_CMA_FINISH, ctx, ctx[0], ctx[1], ctx[3], err);
 }
 
 PT_HOOK_ENTRY(putback, PT_HOOK_PUTBACK, 1, putback_entry)

@@ -102,13 +102,16 @@ enum pt_event_type {
  *                 not detailed since its last report (rate limit);
  *                 pt_flags PT_F_TRUNCATED: more folios than listed
  *   PIN_FAIL      ret = -errno; addr, nr_req, gup_flags: the long-term
- *                 request; api: the GUP API it came through
+ *                 request; api: the GUP API it came through; refs: grabs
+ *                 the kernel refused (page not long-term pinnable), folio,
+ *                 pfn, zone: the first of them (the page, not its head)
  *   SYSCALL       ret = syscall return; nr_req = syscall number
  *   RANGE         hook = OFFLINE_PAGES or ALLOC_CONTIG; addr = first pfn;
  *                 nr_req = pages; ret = result
  *   CMA           hook = CMA_BUSY (addr = first pfn of the busy window) or
  *                 CMA_FINISH (a failed allocation; addr = pfn the kernel
- *                 reports); nr_req = pages; ret = -errno (FINISH)
+ *                 reports); nr_req = pages; ret = -errno (FINISH);
+ *                 area: the CMA area's name (first 15 bytes)
  */
 
 /* pt_event.pt_flags: kernel FOLL_* bits normalised by the BPF side */
@@ -168,9 +171,15 @@ struct pt_event {
 				 * address << 32 | remote address, network order;
 				 * ZC_DONE: first completed send id */
 	__u64 dur_ns;		/* CALL: time spent in the call */
-	__u64 holder;		/* PT_F_PIPE: the pipe (struct pipe_inode_info address);
-				 * PT_F_SKB: the socket (struct sock address), 0 if unknown */
-	__u64 holder_id;	/* the pipe's or socket's inode number, 0 if unknown */
+	union {
+		struct {
+			__u64 holder;	 /* PT_F_PIPE: the pipe (struct pipe_inode_info
+					  * address); PT_F_SKB: the socket (struct sock
+					  * address), 0 if unknown */
+			__u64 holder_id; /* the pipe's or socket's inode number, 0 if unknown */
+		};
+		char area[16];		/* CMA: the area's name as the tracepoint gives it */
+	};
 	char  comm[PT_COMM_LEN];
 	__u64 pfn;		/* page frame number of folio, PT_PFN_UNKNOWN */
 	__u8  zone;		/* zone index (enum zone_type) of folio, PT_ZONE_UNKNOWN */
@@ -213,7 +222,7 @@ struct pt_cfg {
 	__u8  cma_finish_errno;	/* cma_alloc_finish has its errorno argument (6.6+) */
 	__u8  noop;		/* benchmark floor: every hook program returns at once */
 	__u8  aggregate;	/* count short-term pins and calls in maps (not --stream) */
-	__u8  __pad;
+	__u8  no_stacks;	/* --no-stacks: pins and references get no stack */
 	__u32 __pad2;
 	/*
 	 * aggregate: an unpin of a pin held at least this long is sent as an
@@ -280,6 +289,32 @@ struct pt_calib {
 	__u8  use_guess;	/* in: try guess even if the kernel exports a base */
 	__u8  __pad[6];
 };
+
+/*
+ * The kernel's CMA areas (cma_areas[], mm/cma.h), read once by a raw_tp
+ * program run with BPF_PROG_TEST_RUN when debugfs does not list them. The
+ * loader finds both data symbols in kallsyms (CONFIG_KALLSYMS_ALL).
+ */
+#define PT_CMA_AREAS	16	/* areas read; cma_area_count is usually 1-3 */
+#define PT_CMA_RANGES	8	/* CMA_MAX_RANGES of multi-range CMA; one range before */
+struct pt_cma_area {
+	char  name[64];		/* CMA_MAX_NAME */
+	__u64 base_pfn[PT_CMA_RANGES];
+	__u64 count[PT_CMA_RANGES];
+	__u32 nranges;		/* ranges kept, at most PT_CMA_RANGES */
+	__u32 kernel_nranges;	/* as the kernel says (multi-range CMA), else 1 */
+};
+
+struct pt_cma_read {
+	__u64 areas;		/* in: address of cma_areas */
+	__u64 count_addr;	/* in: address of cma_area_count */
+	__u32 total;		/* out: cma_area_count */
+	__u32 n;		/* out: areas read, at most PT_CMA_AREAS */
+	__u32 stride;		/* out: sizeof(struct cma) */
+	__s32 err;		/* out: 0, -ENOENT (no struct cma), or a failed read's */
+	struct pt_cma_area area[PT_CMA_AREAS];
+};
+_Static_assert(sizeof(struct pt_cma_read) == 32 + PT_CMA_AREAS * 200, "pt_cma_read ABI size");
 
 /*
  * In-kernel aggregation (the default; --stream sends every event instead).

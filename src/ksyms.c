@@ -42,6 +42,10 @@ struct ksyms {
 	uint32_t *mods;		/* arena offsets of module names; [0] unused */
 	size_t nmods, modcap;
 	uint16_t last_mod;	/* module lines come in runs: try the last one first */
+	/* ksyms_data_lookup(): only these vmlinux data symbols, nothing kept */
+	const char *const *want;
+	unsigned long long *found;
+	int nwant;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
@@ -190,6 +194,17 @@ static bool name_char(char c)
 	return c > ' ' && c < 0x7f && c != '[' && c != ']';
 }
 
+/* A vmlinux data symbol ksyms_data_lookup() asks for: the first line wins. */
+static void want_match(struct ksyms *k, unsigned long long addr, char type, const char *name,
+		       size_t nlen, const char *mod)
+{
+	if (mod || !strchr("bBdDrRgGsS", type))
+		return;
+	for (int i = 0; i < k->nwant; i++)
+		if (!k->found[i] && is_name(name, nlen, k->want[i]))
+			k->found[i] = addr;
+}
+
 /*
  * One line "ADDR TYPE NAME" or "ADDR TYPE NAME\t[MODULE]", without its
  * newline. A malformed line is skipped (returns 0); only running out of
@@ -245,6 +260,9 @@ static int parse_line(struct ksyms *k, const char *p, const char *end)
 		if (p != end)
 			return 0;
 	}
+
+	if (k->want)
+		return want_match(k, addr, type, name, nlen, mod), 0;
 
 	text = strchr("tTwW", type) != NULL;
 	region_end = text ? text_end_marker(name, nlen) : strchr("bBdDrRgGsSvV", type) != NULL;
@@ -384,6 +402,25 @@ struct ksyms *ksyms_load(const char *path)
 	}
 	finish(k);
 	return k;
+}
+
+int ksyms_data_lookup(const char *path, const char *const *names, unsigned long long *addrs,
+		      int n)
+{
+	struct ksyms k = { .want = names, .found = addrs, .nwant = n };
+	int fd, err, found = 0;
+
+	memset(addrs, 0, (size_t)n * sizeof(*addrs));
+	fd = open(path ? path : KALLSYMS_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = read_all(&k, fd);
+	close(fd);
+	if (err)
+		return err;
+	for (int i = 0; i < n; i++)
+		found += addrs[i] != 0;
+	return found;
 }
 
 void ksyms_free(struct ksyms *k)

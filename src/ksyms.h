@@ -63,6 +63,16 @@ void ksyms_free(struct ksyms *k);
  */
 const char *ksyms_resolve(const struct ksyms *k, unsigned long long addr, char *buf, size_t len);
 
+/*
+ * Addresses of the vmlinux data symbols NAMES (N of them) in PATH (NULL:
+ * /proc/kallsyms) into ADDRS, 0 for each one absent: kallsyms lists data
+ * symbols only with CONFIG_KALLSYMS_ALL, and shows 0 to readers without
+ * the right to see kernel pointers. Nothing is kept. Returns how many were
+ * found, or -errno when the file cannot be read.
+ */
+int ksyms_data_lookup(const char *path, const char *const *names, unsigned long long *addrs,
+		      int n);
+
 /* False when no text symbol has a nonzero address (kptr_restrict, non-root, empty file). */
 bool ksyms_usable(const struct ksyms *k);
 /* Distinct text addresses kept (after merging duplicates). */

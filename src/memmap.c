@@ -507,3 +507,101 @@ int cma_find(const struct mm_cma *c, int n, uint64_t pfn)
 			return i;
 	return -1;
 }
+
+void cma_sort(struct mm_cma *c, int n)
+{
+	if (c && n > 1)
+		qsort(c, n, sizeof(*c), cma_cmp);
+}
+
+/* Past a "<6>" level and a "[    0.000000] " time, either or both. */
+static const char *log_text(const char *s)
+{
+	const char *e;
+
+	if (*s == '<') {
+		for (e = s + 1; isdigit((unsigned char)*e); e++)
+			;
+		if (e > s + 1 && *e == '>')
+			s = e + 1;
+	}
+	if (*s == '[' && (e = strchr(s, ']'))) {
+		for (s = e + 1; *s == ' '; s++)
+			;
+	}
+	return s;
+}
+
+/* One log line, NUL-terminated: the physical base and MiB of a CMA area it announces. */
+static bool cma_log_line(const char *s, uint64_t *phys, uint64_t *mib)
+{
+	unsigned long long a = 0, m = 0;
+	bool cma;
+	int n = 0;
+
+	s = log_text(s);
+	cma = !strncmp(s, "cma: ", 5);
+	if (cma)
+		s += 5;
+	/* mm/cma.c; "Reserved N MiB at" alone is too common a phrase without its prefix */
+	if (cma && sscanf(s, "Reserved %llu MiB at 0x%llx%n", &m, &a, &n) == 2 && n &&
+	    (!s[n] || !strncmp(s + n, " on node ", 9)))
+		goto found;
+	n = 0;
+	if (sscanf(s, "Reserved memory: created CMA memory pool at 0x%llx, size %llu MiB%n",
+		   &a, &m, &n) == 2 && n && !s[n])
+		goto found;
+	return false;
+found:
+	if (!m || m > (1ULL << 32))	/* also a "-1" that %llu took */
+		return false;
+	*phys = a;
+	*mib = m;
+	return true;
+}
+
+/* Add the area at PHYS unless it is there already; -ENOSPC when OUT is full. */
+static int cma_log_add(struct mm_cma *out, int n, int max, uint64_t phys, uint64_t mib,
+		       unsigned int page_shift)
+{
+	uint64_t base = phys >> page_shift;
+
+	for (int i = 0; i < n; i++)
+		if (out[i].base_pfn == base)
+			return n;
+	if (n >= max)
+		return -ENOSPC;
+	memset(&out[n], 0, sizeof(out[n]));
+	snprintf(out[n].name, sizeof(out[n].name), "cma@0x%llx", (unsigned long long)phys);
+	out[n].base_pfn = base;
+	out[n].count = mib << (20 - page_shift);
+	out[n].exact = true;
+	return n + 1;
+}
+
+int cma_from_log(const char *log, size_t len, unsigned int page_shift, struct mm_cma *out,
+		 int max)
+{
+	const char *p = log, *end = log + len, *nl;
+	int n = 0, r = 0;
+	char line[512];
+
+	if ((!log && len) || (!out && max > 0) || max < 0 || page_shift < 9 || page_shift > 20)
+		return -EINVAL;
+	for (; p < end && r >= 0; p = nl ? nl + 1 : end) {
+		size_t l = (size_t)(((nl = memchr(p, '\n', (size_t)(end - p))) ? nl : end) - p);
+		uint64_t phys, mib;
+
+		if (l >= sizeof(line))
+			continue;	/* no announcement is that long */
+		memcpy(line, p, l);
+		while (l && isspace((unsigned char)line[l - 1]))
+			l--;
+		line[l] = '\0';
+		if (cma_log_line(line, &phys, &mib) &&
+		    (r = cma_log_add(out, n, max, phys, mib, page_shift)) >= 0)
+			n = r;
+	}
+	cma_sort(out, n);
+	return r < 0 ? r : n;
+}

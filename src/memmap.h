@@ -123,7 +123,7 @@ int pagemap_pfn(int pagemap_fd, const void *addr, uint64_t *pfn);
 
 /* One physically contiguous range of a CMA area. */
 struct mm_cma {
-	char name[64];		/* the area's debugfs directory name */
+	char name[64];		/* the area's name (debugfs directory, struct cma) */
 	uint64_t base_pfn, count;
 	/*
 	 * False when count is an upper bound: a multi-range area does not
@@ -155,5 +155,29 @@ int cma_load(const char *dir, struct mm_cma *out, int max, char *why, size_t why
 
 /* Index of the entry of C holding PFN, or -1. */
 int cma_find(const struct mm_cma *c, int n, uint64_t pfn);
+
+/* Sort N entries by base_pfn, as cma_load() returns them. */
+void cma_sort(struct mm_cma *c, int n);
+
+/*
+ * CMA areas announced in a kernel log (LOG, LEN bytes, as
+ * klogctl(SYSLOG_ACTION_READ_ALL) or dmesg gives it), for kernels that show
+ * them nowhere else. Lines, after an optional "<6>" level and
+ * "[    0.000000] " time:
+ *   cma: Reserved 64 MiB at 0x000000007ac00000             mm/cma.c, 6.1
+ *   cma: Reserved 64 MiB at 0x000000007aa00000 on node -1  mm/cma.c, 6.12
+ *   Reserved memory: created CMA memory pool at 0x..., size 64 MiB
+ *                          device-tree pools, kernel/dma/contiguous.c
+ *                          (a "cma: " prefix is accepted there too)
+ * The log names no area: each entry is named "cma@0x<physical base>".
+ * Sizes are whole MiB, which is exact: CMA aligns areas to pageblocks (2
+ * MiB and more). PAGE_SHIFT converts to frames (12: 4 KiB pages). An area
+ * logged twice is listed once. Returns the number of
+ * entries, sorted by base_pfn (0: no such line, the log may have rotated),
+ * -ENOSPC when there are more than MAX (OUT holds MAX of them), -EINVAL on
+ * bad arguments.
+ */
+int cma_from_log(const char *log, size_t len, unsigned int page_shift, struct mm_cma *out,
+		 int max);
 
 #endif

@@ -63,7 +63,7 @@ const char *syscall_name(__u32 nr, char *buf, size_t len)
 	return buf;
 }
 
-int migrate_init(struct migrate *m, const struct place *pl, const struct stackfmt *sf,
+int migrate_init(struct migrate *m, struct place *pl, const struct stackfmt *sf,
 		 struct pintable *pins, struct holds *holds)
 {
 	memset(m, 0, sizeof(*m));
@@ -79,8 +79,10 @@ void migrate_free(struct migrate *m)
 {
 	free(m->pending);
 	free(m->fails);
+	free(m->windows);
 	m->pending = NULL;
 	m->fails = NULL;
+	m->windows = NULL;
 }
 
 static void pending_add(struct migrate *m, const struct pt_event *e)
@@ -244,9 +246,12 @@ static void on_pin_fail(struct migrate *m, struct output *o, const struct pt_eve
 	f->pin_nr = e->nr_req;
 	f->pin_flags = e->gup_flags;
 	f->pin_stack_id = e->stack_id;
+	f->pin_refused = e->refs;
+	f->refused_pfn = e->pfn;
+	f->refused_zone = e->zone;
 	m->last_pin = f;
 	m->last_pin_tid = e->tid;
-	out_pin_fail(o, f, m->stacks);
+	out_pin_fail(o, f, m->place, m->stacks);
 }
 
 static void on_syscall(struct migrate *m, struct output *o, const struct pt_event *e)
@@ -275,27 +280,79 @@ static void on_range(struct migrate *m, struct output *o, const struct pt_event 
 	r->pages = e->nr_req;
 	r->ret = e->ret;
 	r->suppressed = e->gup_flags;
+	if (e->type == PT_EV_CMA)
+		memcpy(r->area, e->area, sizeof(r->area) - 1);
 	out_range(o, r);
+}
+
+/* The CMA area a tracepoint named, as a C string. */
+static void area_of(const struct pt_event *e, char *out, size_t len)
+{
+	size_t n = strnlen(e->area, sizeof(e->area));
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, e->area, n);
+	out[n] = '\0';
+}
+
+/* The window's entry; a new one when it was not seen, NULL when none is left. */
+static struct mig_cma_window *cma_window(struct migrate *m, const struct pt_event *e, bool *fresh)
+{
+	struct mig_cma_window *w;
+
+	*fresh = false;
+	for (size_t i = 0; m->windows && i < m->nwindows; i++)
+		if (m->windows[i].pfn == e->addr && m->windows[i].pages == e->nr_req)
+			return &m->windows[i];
+	if (!m->windows && !(m->windows = calloc(MIG_MAX_CMA_WINDOWS, sizeof(*m->windows))))
+		return NULL;
+	if (m->nwindows == MIG_MAX_CMA_WINDOWS)
+		return NULL;
+	w = &m->windows[m->nwindows++];
+	memset(w, 0, sizeof(*w));
+	area_of(e, w->area, sizeof(w->area));
+	w->pfn = e->addr;
+	w->pages = e->nr_req;
+	w->first_ns = e->ts_ns;
+	w->fail = -1;
+	*fresh = true;
+	return w;
 }
 
 /*
  * A CMA window the kernel could not isolate: look up every page of it in
  * the tables of holds. Most of a window is free or in use by pages nobody
  * pins, so only the holders found are reported (no "holder not seen").
+ * cma_alloc() retries each busy window of an area for every allocation, so
+ * a window is detailed when first seen and then only counted for a while.
  */
 static void on_cma_busy(struct migrate *m, struct output *o, const struct pt_event *e)
 {
 	const struct place *pl = m->place;
 	struct mig_failure tmp, *f;
-	__u64 n = e->nr_req < MIG_CMA_SCAN_MAX ? e->nr_req : MIG_CMA_SCAN_MAX;
+	struct mig_cma_window *w;
+	__u64 n = e->nr_req < MIG_CMA_SCAN_MAX ? e->nr_req : MIG_CMA_SCAN_MAX, quiet = 0;
+	char area[sizeof(e->area) + 1];
+	bool fresh;
 
 	m->cma_busy++;
-	if (m->cma_busy_last_ns && e->ts_ns - m->cma_busy_last_ns < 1000000000ULL) {
-		m->cma_busy_quiet++;
+	area_of(e, area, sizeof(area));
+	if (area[0] && m->place)
+		place_cma_name(m->place, e->addr, area);
+	w = cma_window(m, e, &fresh);
+	if (!w)
+		m->windows_not_kept++;
+	if (w && (w->retries++, !fresh) && e->ts_ns - w->detailed_ns < MIG_CMA_REDETAIL_NS)
 		return;
-	}
-	m->cma_busy_last_ns = e->ts_ns;
 	f = new_failure(m);
+	if (w) {
+		/* this window's retries since its last detail, this one not counted */
+		quiet = w->retries - 1 - w->detailed_retries;
+		w->detailed_retries = w->retries;
+		w->detailed_ns = e->ts_ns;
+		w->fail = f ? f - m->fails : -1;
+	}
 	if (!f)
 		f = &tmp;
 	memset(f, 0, sizeof(*f));
@@ -304,8 +361,7 @@ static void on_cma_busy(struct migrate *m, struct output *o, const struct pt_eve
 	f->failed = e->nr_req;
 	f->pin_addr = e->addr;	/* the window's first pfn */
 	f->stack_id = e->stack_id;
-	f->suppressed = m->cma_busy_quiet;
-	m->cma_busy_quiet = 0;
+	f->suppressed = quiet;
 	for (__u64 i = 0; pl && pl->pfn_known && i < n; i++)
 		f->listed += attribute(m, f, pl->vmemmap + (e->addr + i) * pl->page_size);
 	f->truncated = n < e->nr_req || !pl || !pl->pfn_known;
@@ -331,10 +387,12 @@ void migrate_event(struct migrate *m, struct output *o, const struct pt_event *e
 		on_range(m, o, e);
 		break;
 	case PT_EV_CMA:
-		if (e->hook == PT_HOOK_CMA_BUSY)
+		if (e->hook == PT_HOOK_CMA_BUSY) {
 			on_cma_busy(m, o, e);
-		else
-			on_range(m, o, e);
+			break;
+		}
+		m->cma_alloc_fails++;
+		on_range(m, o, e);
 		break;
 	}
 }
@@ -363,12 +421,14 @@ void migrate_report_text(const struct migrate *m, FILE *f, const struct pt_migra
 {
 	char eb[24];
 
-	fprintf(f, "\nMigration failures: %llu (long-term pin failures %llu, busy CMA windows %llu)\n",
+	fprintf(f, "\nMigration failures: %llu (long-term pin failures %llu, busy CMA windows %zu)\n",
 		(unsigned long long)m->fails_total - m->pin_fails_unrelated,
-		(unsigned long long)m->pin_fails, (unsigned long long)m->cma_busy);
+		(unsigned long long)m->pin_fails, m->nwindows);
 	stats_text(f, stats);
+	/* busy CMA windows are listed under CMA, with their retries */
 	for (size_t i = 0; i < m->nfails; i++)
-		migrate_failure_text(f, &m->fails[i], m->place, m->stacks, now_ns);
+		if (m->fails[i].reason != MIG_REASON_CMA_BUSY)
+			migrate_failure_text(f, &m->fails[i], m->place, m->stacks, now_ns);
 	if (m->fails_unrecorded)
 		fprintf(f, "  (%llu more failures not kept: see the stream)\n",
 			(unsigned long long)m->fails_unrecorded);
@@ -378,10 +438,12 @@ void migrate_report_text(const struct migrate *m, FILE *f, const struct pt_migra
 	for (size_t i = 0; i < m->nranges; i++) {
 		const struct mig_range *r = &m->ranges[i];
 
-		fprintf(f, "  %s pfn 0x%llx +%llu pages by %.16s/%u: %s%s\n", range_op_name(r->hook),
+		fprintf(f, "  %s%s%s%s pfn 0x%llx +%llu pages by %.16s/%u: %s%s\n", range_op_name(r->hook),
+			r->area[0] ? " (area " : "", r->area, r->area[0] ? ")" : "",
 			(unsigned long long)r->pfn, (unsigned long long)r->pages, r->comm, r->pid,
 			r->ret ? "failed " : "succeeded", r->ret ? errno_text(r->ret, eb, sizeof(eb)) : "");
 	}
+	migrate_cma_text(m, f);
 }
 
 json_object *migrate_report_json(const struct migrate *m, const struct pt_migrate_stats *stats,
@@ -392,8 +454,9 @@ json_object *migrate_report_json(const struct migrate *m, const struct pt_migrat
 	char rb[24];
 
 	for (size_t i = 0; i < m->nfails; i++)
-		json_object_array_add(a, migrate_failure_json(&m->fails[i], m->place, m->stacks,
-							      now_ns));
+		if (m->fails[i].reason != MIG_REASON_CMA_BUSY)
+			json_object_array_add(a, migrate_failure_json(&m->fails[i], m->place,
+								      m->stacks, now_ns));
 	for (__u32 r = 0; stats && r < PT_MIGRATE_REASONS; r++) {
 		const struct pt_migrate_stats *s = &stats[r];
 		json_object *o;
@@ -415,7 +478,8 @@ json_object *migrate_report_json(const struct migrate *m, const struct pt_migrat
 	json_object_object_add(j, "failures_total", json_object_new_int64((int64_t)m->fails_total));
 	json_object_object_add(j, "failures_not_kept", json_object_new_int64((int64_t)m->fails_unrecorded));
 	json_object_object_add(j, "pin_failures", json_object_new_int64((int64_t)m->pin_fails));
-	json_object_object_add(j, "cma_busy_windows", json_object_new_int64((int64_t)m->cma_busy));
+	json_object_object_add(j, "cma_busy_windows", json_object_new_int64((int64_t)m->nwindows));
+	json_object_object_add(j, "cma", migrate_cma_json(m));
 	json_object_object_add(j, "folios_not_buffered", json_object_new_int64((int64_t)m->pending_dropped));
 	json_object_object_add(j, "by_reason", by);
 	json_object_object_add(j, "ranges", rg);

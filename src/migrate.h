@@ -29,6 +29,11 @@
 #define MIG_REASON_CMA_BUSY	0x100u	/* mig_failure.reason of a busy CMA window */
 #define MIG_REASON_NONE		(~0u)	/* a failed pin without a migration failure */
 #define MIG_CMA_SCAN_MAX	(64 * 1024)	/* pages of a busy window looked up */
+#define MIG_MAX_CMA_WINDOWS	256	/* distinct busy CMA windows kept */
+/* A busy window is detailed (holders looked up, a record sent) when first
+ * seen and again after this long: cma_alloc() retries every busy window of
+ * an area for each allocation, hundreds of times a second. */
+#define MIG_CMA_REDETAIL_NS	(10 * 1000000000ULL)
 
 enum holder_kind {
 	HOLDER_PIN,	/* a FOLL_PIN pin (pintable) */
@@ -65,9 +70,22 @@ struct mig_failure {
 	__s64 pin_ret;
 	__u64 pin_addr, pin_nr, pin_flags;
 	__s32 pin_stack_id;
+	__u32 pin_refused;		/* grabs the kernel refused: not long-term pinnable */
+	__u64 refused_pfn;		/* the first of them */
+	__u8 refused_zone;
 	bool sys_known;
 	__u32 sys_nr;
 	__s64 sys_ret;
+};
+
+/* A CMA window the kernel found busy (cma_alloc_busy_retry), once per window. */
+struct mig_cma_window {
+	char area[16];			/* the area's name from the tracepoint */
+	__u64 pfn, pages;
+	__u64 retries;			/* busy retries of this window, all told */
+	__u64 detailed_retries;		/* retries when it was last detailed */
+	__u64 first_ns, detailed_ns;
+	__s64 fail;			/* index of its latest detail in fails, -1: not kept */
 };
 
 /* A memory offline or contiguous allocation that returned. */
@@ -75,6 +93,7 @@ struct mig_range {
 	__u64 ts_ns;
 	__u32 pid;
 	char comm[PT_COMM_LEN];
+	char area[16];			/* CMA_FINISH: the area's name */
 	__u8 hook;
 	__u64 pfn, pages;
 	__s64 ret;
@@ -87,7 +106,7 @@ struct mig_pending {
 };
 
 struct migrate {
-	const struct place *place;
+	struct place *place;		/* CMA events name the areas it lists */
 	const struct stackfmt *stacks;
 	struct pintable *pins;		/* the loader's pin table */
 	struct holds *holds;		/* pipe and skb holds */
@@ -102,14 +121,17 @@ struct migrate {
 	__u64 ranges_total;
 	__u64 pin_fails;		/* long-term pin failures */
 	__u64 pin_fails_unrelated;	/* without a migration failure before them */
-	__u64 cma_busy, cma_busy_quiet;	/* busy CMA windows, of which only counted */
-	__u64 cma_busy_last_ns;		/* rate limit: one detailed window a second */
+	__u64 cma_busy;			/* busy CMA window retries (cma_alloc_busy_retry) */
+	__u64 cma_alloc_fails;		/* CMA allocations that failed (cma_alloc_finish) */
+	struct mig_cma_window *windows;	/* MIG_MAX_CMA_WINDOWS, allocated on first use */
+	size_t nwindows;
+	__u64 windows_not_kept;
 	struct mig_failure *last_pin;	/* for its syscall's return */
 	__u32 last_pin_tid;
 	struct mig_failure lone;	/* pin failure without a migration failure */
 };
 
-int migrate_init(struct migrate *m, const struct place *pl, const struct stackfmt *sf,
+int migrate_init(struct migrate *m, struct place *pl, const struct stackfmt *sf,
 		 struct pintable *pins, struct holds *holds);
 void migrate_free(struct migrate *m);
 /* MIGRATE_PAGE, MIGRATE_FAIL, PIN_FAIL, SYSCALL and RANGE events. */
@@ -136,9 +158,12 @@ void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct p
 json_object *migrate_failure_json(const struct mig_failure *f, const struct place *pl,
 				  const struct stackfmt *sf, __u64 now_ns);
 json_object *range_json(const struct mig_range *r);
+void migrate_cma_text(const struct migrate *m, FILE *out);
+json_object *migrate_cma_json(const struct migrate *m);
 void out_migrate_fail(struct output *o, const struct mig_failure *f, const struct place *pl,
 		      const struct stackfmt *sf);
-void out_pin_fail(struct output *o, const struct mig_failure *f, const struct stackfmt *sf);
+void out_pin_fail(struct output *o, const struct mig_failure *f, const struct place *pl,
+		  const struct stackfmt *sf);
 void out_pin_fail_errno(struct output *o, const struct mig_failure *f, __u64 ts);
 void out_range(struct output *o, const struct mig_range *r);
 

@@ -45,6 +45,9 @@ static const char usage[] =
 "                         pins and calls are matched and counted in the kernel, and only\n"
 "                         long-term pins, failures and pins held past --min-hold/2 are\n"
 "                         sent; --record implies it)\n"
+"      --no-stacks        walk no kernel stack for pins and references (the hot path's\n"
+"                         main cost): by_stack and holders lose their stacks; failures,\n"
+"                         migrations and CMA windows keep theirs\n"
 "      --ringbuf-size N   ring buffer bytes, power of two (K/M suffixes) [4M]\n"
 "      --btf PATH         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --allow-partial    trace even if some pin/unpin chokepoint cannot be attached\n"
@@ -79,6 +82,7 @@ enum {
 	OPT_NOOP,
 	OPT_RECORD,
 	OPT_STREAM,
+	OPT_NO_STACKS,
 };
 
 static const struct option longopts[] = {
@@ -95,6 +99,7 @@ static const struct option longopts[] = {
 	{ "no-refs", no_argument, NULL, OPT_NO_REFS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "stream", no_argument, NULL, OPT_STREAM },
+	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "allow-partial", no_argument, NULL, OPT_PARTIAL },
@@ -182,6 +187,9 @@ static int parse_one(int c, const char *arg, struct pt_opts *o, char *err, size_
 		break;
 	case OPT_STREAM:
 		o->stream = true;
+		break;
+	case OPT_NO_STACKS:
+		o->no_stacks = true;
 		break;
 	case OPT_RINGBUF:
 		if (parse_size(arg, &o->ringbuf_bytes) || o->ringbuf_bytes < 4096 ||

@@ -31,6 +31,7 @@ struct pt_opts {
 	bool refs;			/* report FOLL_GET references as events too */
 	bool quiet;			/* no event stream, summary only */
 	bool stream;			/* --stream: no in-kernel aggregation */
+	bool no_stacks;			/* --no-stacks: no stack walk per pin or reference */
 	bool allow_partial;
 	bool no_bpf_stats;		/* leave BPF run-time accounting off (summary: no run counts) */
 	bool noop_programs;		/* benchmark floor: same hooks, empty programs */

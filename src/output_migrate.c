@@ -49,21 +49,24 @@ static const char *fail_reason(const struct mig_failure *f, char *buf, size_t le
 static void holder_text(FILE *out, const struct mig_failure *f, const struct mig_holder *h,
 			const struct stackfmt *sf)
 {
-	char comm[4 * PT_COMM_LEN + 1], age[32], sock[96];
+	char comm[4 * PT_COMM_LEN + 1], age[32], sock[96], at[40] = "";
 	const struct pin_owner *o = &h->owner;
 	__u64 held = f->ts_ns > h->t0_ns ? f->ts_ns - h->t0_ns : 0;
 
 	comm_of(o->comm, comm, sizeof(comm));
 	fmt_duration(held, age, sizeof(age));
+	/* which page: the oldest hold's, so that a reader can find it */
+	if (o->pfn != PT_PFN_UNKNOWN)
+		snprintf(at, sizeof(at), " (oldest at pfn 0x%llx)", (unsigned long long)o->pfn);
 	switch (h->kind) {
 	case HOLDER_PIPE:
-		fprintf(out, "     held by pipe ino %llu: %u pages, vmspliced by %s/%u, %s before\n",
-			(unsigned long long)o->holder_id, h->pages, comm, o->pid, age);
+		fprintf(out, "     held by pipe ino %llu: %u pages%s, vmspliced by %s/%u, %s before\n",
+			(unsigned long long)o->holder_id, h->pages, at, comm, o->pid, age);
 		break;
 	case HOLDER_SKB:
-		fprintf(out, "     held by socket ino %llu %s: %u pages (skb frags), sent by %s/%u, "
+		fprintf(out, "     held by socket ino %llu %s: %u pages%s (skb frags), sent by %s/%u, "
 			"%s before\n", (unsigned long long)o->holder_id,
-			sock_format(o->tuple_addr, o->tuple_ports, sock, sizeof(sock)), h->pages,
+			sock_format(o->tuple_addr, o->tuple_ports, sock, sizeof(sock)), h->pages, at,
 			comm, o->pid, age);
 		if (o->origin_pid)
 			fprintf(out, "       which got them from pipe ino %llu, vmspliced by %s/%u\n",
@@ -71,8 +74,8 @@ static void holder_text(FILE *out, const struct mig_failure *f, const struct mig
 				comm_of(o->origin_comm, comm, sizeof(comm)), o->origin_pid);
 		break;
 	case HOLDER_PIN:
-		fprintf(out, "     held by a %s pin: %u pages, %s by %s/%u, %s before\n",
-			o->pt_flags & PT_F_LONGTERM ? "long-term" : "short-term", h->pages,
+		fprintf(out, "     held by a %s pin: %u pages%s, %s by %s/%u, %s before\n",
+			o->pt_flags & PT_F_LONGTERM ? "long-term" : "short-term", h->pages, at,
 			hook_name(o->api ? o->api : o->hook), comm, o->pid, age);
 		break;
 	}
@@ -94,6 +97,49 @@ static const char *cma_area(const struct place *pl, __u64 pfn)
 	return i >= 0 ? pl->cma[i].name : "?";
 }
 
+/* Where a refused page lives: "CMA area hugetlb0", "zone Movable". */
+static const char *refused_where(const struct mig_failure *f, const struct place *pl,
+				 char *buf, size_t len)
+{
+	int i = pl && pl->ncma && f->refused_pfn != PT_PFN_UNKNOWN ?
+		cma_find(pl->cma, pl->ncma, f->refused_pfn) : -1;
+
+	if (i >= 0)
+		snprintf(buf, len, "CMA area %s", pl->cma[i].name);
+	else
+		snprintf(buf, len, "zone %s", f->refused_zone == PT_ZONE_UNKNOWN ? "?" :
+			 place_zone_name(pl, f->refused_zone));
+	return buf;
+}
+
+/* The pages the kernel would not pin long term, for a failed pin. */
+static void refused_text(FILE *out, const struct mig_failure *f, const struct place *pl)
+{
+	char where[96];
+
+	if (!f->pin_refused)
+		return;
+	fprintf(out, "     the kernel refused %u page%s as not long-term pinnable, the first at "
+		"pfn 0x%llx (%s)%s\n", f->pin_refused, f->pin_refused == 1 ? "" : "s",
+		(unsigned long long)f->refused_pfn, refused_where(f, pl, where, sizeof(where)),
+		f->reason == MIG_REASON_NONE ? ", and migrated nothing: that is why" : "");
+}
+
+static json_object *refused_json(const struct mig_failure *f, const struct place *pl)
+{
+	json_object *r = json_object_new_object();
+	int i = pl && pl->ncma && f->refused_pfn != PT_PFN_UNKNOWN ?
+		cma_find(pl->cma, pl->ncma, f->refused_pfn) : -1;
+
+	json_object_object_add(r, "pages", json_object_new_int64(f->pin_refused));
+	json_object_object_add(r, "pfn", f->refused_pfn == PT_PFN_UNKNOWN ? NULL :
+			       json_hex(f->refused_pfn));
+	json_object_object_add(r, "cma_area", i >= 0 ? json_object_new_string(pl->cma[i].name) : NULL);
+	json_object_object_add(r, "zone", f->refused_zone == PT_ZONE_UNKNOWN ? NULL :
+			       json_object_new_string(place_zone_name(pl, f->refused_zone)));
+	return r;
+}
+
 static void cma_busy_text(FILE *out, const struct mig_failure *f, const struct place *pl,
 			  const struct stackfmt *sf, const char *comm)
 {
@@ -102,7 +148,7 @@ static void cma_busy_text(FILE *out, const struct mig_failure *f, const struct p
 		comm, f->pid, (unsigned long long)f->pin_addr, (unsigned long long)f->failed,
 		f->listed, f->truncated ? " (window not fully checked)" : "");
 	if (f->suppressed)
-		fprintf(out, "   (and %llu earlier busy windows, only counted)\n",
+		fprintf(out, "   (busy %llu more times since it was last detailed, only counted)\n",
 			(unsigned long long)f->suppressed);
 	stack_print(sf, f->stack_id, out, "   ", STACK_FRAMES);
 	holders_text(out, f, sf);
@@ -145,6 +191,7 @@ void migrate_failure_text(FILE *out, const struct mig_failure *f, const struct p
 			f->reason == MIG_REASON_NONE ? "!!" : "  ->", comm, f->pid, hook_name(f->pin_api),
 			(unsigned long long)f->pin_nr, (unsigned long long)f->pin_addr,
 			errno_text(f->pin_ret, eb, sizeof(eb)));
+		refused_text(out, f, pl);
 		if (f->sys_known)
 			fprintf(out, "     the process got %s from %s\n",
 				errno_text(f->sys_ret, eb, sizeof(eb)),
@@ -162,6 +209,7 @@ static json_object *holder_json(const struct mig_failure *f, const struct mig_ho
 
 	json_object_object_add(j, "kind", json_object_new_string(kinds[h->kind]));
 	json_object_object_add(j, "pages", json_object_new_int64(h->pages));
+	json_object_object_add(j, "pfn", o->pfn == PT_PFN_UNKNOWN ? NULL : json_hex(o->pfn));
 	json_object_object_add(j, "pid", json_object_new_int64(o->pid));
 	json_object_object_add(j, "comm", json_str_kernel(o->comm, sizeof(o->comm)));
 	json_object_object_add(j, "held_ns", json_object_new_int64(
@@ -243,6 +291,8 @@ json_object *migrate_failure_json(const struct mig_failure *f, const struct plac
 		}
 		if ((st = stack_json(sf, f->pin_stack_id)))
 			json_object_object_add(p, "stack", st);
+		if (f->pin_refused)
+			json_object_object_add(p, "refused", refused_json(f, pl));
 		json_object_object_add(j, "longterm_pin", p);
 	}
 	return j;
@@ -266,7 +316,8 @@ void out_migrate_fail(struct output *o, const struct mig_failure *f, const struc
 				     migrate_failure_json(f, pl, sf, f->ts_ns)));
 }
 
-void out_pin_fail(struct output *o, const struct mig_failure *f, const struct stackfmt *sf)
+void out_pin_fail(struct output *o, const struct mig_failure *f, const struct place *pl,
+		  const struct stackfmt *sf)
 {
 	char comm[4 * PT_COMM_LEN + 1], eb[48];
 
@@ -275,8 +326,9 @@ void out_pin_fail(struct output *o, const struct mig_failure *f, const struct st
 			comm_of(f->comm, comm, sizeof(comm)), f->pid, hook_name(f->pin_api),
 			(unsigned long long)f->pin_nr, (unsigned long long)f->pin_addr,
 			errno_text(f->pin_ret, eb, sizeof(eb)),
-			f->reason == MIG_REASON_NONE ? " (no migration failure seen before it)"
-					 : ": the migration failure above is why");
+			f->reason != MIG_REASON_NONE ? ": the migration failure above is why" :
+			f->pin_refused ? "" : " (no migration failure seen before it)");
+		refused_text(o->f, f, pl);
 		return;
 	}
 	json_object *j = json_object_new_object();
@@ -290,6 +342,8 @@ void out_pin_fail(struct output *o, const struct mig_failure *f, const struct st
 	json_object_object_add(j, "addr", json_hex(f->pin_addr));
 	json_object_object_add(j, "migrate_fail_id", f->reason == MIG_REASON_NONE ? NULL :
 			       json_object_new_int64((int64_t)f->id));
+	if (f->pin_refused)
+		json_object_object_add(j, "refused", refused_json(f, pl));
 	out_json_emit(o, live_record(o, "pin_fail", f->ts_ns, j));
 }
 
@@ -326,6 +380,8 @@ json_object *range_json(const struct mig_range *r)
 	json_object_object_add(j, "pfn", json_hex(r->pfn));
 	json_object_object_add(j, "pages", json_object_new_int64((int64_t)r->pages));
 	json_object_object_add(j, "ret", json_object_new_int64(r->ret));
+	if (r->hook == PT_HOOK_CMA_FINISH)
+		json_object_object_add(j, "cma_area", json_object_new_string(r->area));
 	json_object_object_add(j, "migration_failures_counted",
 			       json_object_new_int64((int64_t)r->suppressed));
 	return j;
@@ -336,8 +392,9 @@ void out_range(struct output *o, const struct mig_range *r)
 	char comm[4 * PT_COMM_LEN + 1], eb[48];
 
 	if (o->fmt == OUT_TEXT) {
-		fprintf(o->f, "%s %s of pfn 0x%llx +%llu pages by %s/%u %s%s",
-			r->ret ? "!!" : "--", range_op_name(r->hook),
+		fprintf(o->f, "%s %s%s%s%s of pfn 0x%llx +%llu pages by %s/%u %s%s",
+			r->ret ? "!!" : "--", range_op_name(r->hook), r->area[0] ? " (area " : "",
+			r->area, r->area[0] ? ")" : "",
 			(unsigned long long)r->pfn, (unsigned long long)r->pages,
 			comm_of(r->comm, comm, sizeof(comm)), r->pid, r->ret ? "failed: " : "succeeded",
 			r->ret ? errno_text(r->ret, eb, sizeof(eb)) : "");
@@ -348,4 +405,69 @@ void out_range(struct output *o, const struct mig_range *r)
 		return;
 	}
 	out_json_emit(o, live_record(o, "range", r->ts_ns, range_json(r)));
+}
+
+/* The failure record that details window w, or NULL. */
+static const struct mig_failure *window_fail(const struct migrate *m, const struct mig_cma_window *w)
+{
+	return w->fail >= 0 && (size_t)w->fail < m->nfails ? &m->fails[w->fail] : NULL;
+}
+
+/* Exit summary: CMA allocation failures, and each busy window with who held it. */
+void migrate_cma_text(const struct migrate *m, FILE *out)
+{
+	char comm[4 * PT_COMM_LEN + 1];
+
+	if (!m->cma_busy && !m->cma_alloc_fails)
+		return;
+	fprintf(out, "\nCMA: %llu allocation%s failed; %llu busy-window retr%s in %zu window%s%s\n",
+		(unsigned long long)m->cma_alloc_fails, m->cma_alloc_fails == 1 ? "" : "s",
+		(unsigned long long)m->cma_busy, m->cma_busy == 1 ? "y" : "ies", m->nwindows,
+		m->nwindows == 1 ? "" : "s", m->windows_not_kept ? " (more not kept)" : "");
+	for (size_t i = 0; i < m->nwindows; i++) {
+		const struct mig_cma_window *w = &m->windows[i];
+		const struct mig_failure *f = window_fail(m, w);
+
+		fprintf(out, "  area %s pfn 0x%llx +%llu pages: busy %llu time%s", w->area[0] ? w->area : "?",
+			(unsigned long long)w->pfn, (unsigned long long)w->pages,
+			(unsigned long long)w->retries, w->retries == 1 ? "" : "s");
+		if (!f) {
+			fputs(", holders not kept\n", out);
+			continue;
+		}
+		fprintf(out, " (allocating: %s/%u); %u page%s held by holds pintrace follows%s\n",
+			comm_of(f->comm, comm, sizeof(comm)), f->pid, f->listed,
+			f->listed == 1 ? "" : "s", f->truncated ? " (window not fully checked)" : "");
+		holders_text(out, f, m->stacks);
+	}
+}
+
+json_object *migrate_cma_json(const struct migrate *m)
+{
+	json_object *j = json_object_new_object(), *a = json_object_new_array();
+
+	for (size_t i = 0; i < m->nwindows; i++) {
+		const struct mig_cma_window *w = &m->windows[i];
+		const struct mig_failure *f = window_fail(m, w);
+		json_object *o = json_object_new_object(), *hs = json_object_new_array();
+
+		json_object_object_add(o, "area", json_object_new_string(w->area));
+		json_object_object_add(o, "pfn", json_hex(w->pfn));
+		json_object_object_add(o, "pages", json_object_new_int64((int64_t)w->pages));
+		json_object_object_add(o, "retries", json_object_new_int64((int64_t)w->retries));
+		json_object_object_add(o, "pid", f ? json_object_new_int64(f->pid) : NULL);
+		json_object_object_add(o, "comm", f ? json_str_kernel(f->comm, sizeof(f->comm)) : NULL);
+		json_object_object_add(o, "pages_held", json_object_new_int64(f ? f->listed : 0));
+		json_object_object_add(o, "truncated", json_object_new_boolean(!f || f->truncated));
+		for (__u32 h = 0; f && h < f->nholders; h++)
+			json_object_array_add(hs, holder_json(f, &f->holders[h], m->stacks));
+		json_object_object_add(o, "holders", hs);
+		json_object_object_add(o, "holders_more", json_object_new_int64(f ? f->holders_more : 0));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(j, "alloc_failures", json_object_new_int64((int64_t)m->cma_alloc_fails));
+	json_object_object_add(j, "busy_retries", json_object_new_int64((int64_t)m->cma_busy));
+	json_object_object_add(j, "windows", a);
+	json_object_object_add(j, "windows_not_kept", json_object_new_int64((int64_t)m->windows_not_kept));
+	return j;
 }

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <bpf/btf.h>
+#include "ksyms.h"
 #include "place.h"
 #include "session.h"
 
@@ -91,11 +93,143 @@ static bool btf_has_enumerator(const struct btf *btf, const char *type, const ch
 	return false;
 }
 
+static unsigned int page_shift(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	return ps > 0 ? (unsigned int)__builtin_ctzl((unsigned long)ps) : 12;
+}
+
+/* An area's ranges into P->cma; false when not all of them fit or were read. */
+static bool add_area(struct place *p, const struct pt_cma_area *a)
+{
+	for (__u32 j = 0; j < a->nranges && j < PT_CMA_RANGES; j++) {
+		struct mm_cma *c = &p->cma[p->ncma];
+
+		if (!a->count[j])
+			continue;
+		if (p->ncma == PLACE_MAX_CMA)
+			return false;
+		snprintf(c->name, sizeof(c->name), "%.*s", (int)sizeof(a->name), a->name);
+		c->base_pfn = a->base_pfn[j];
+		c->count = a->count[j];
+		c->exact = true;
+		p->ncma++;
+	}
+	return a->nranges >= a->kernel_nranges;
+}
+
+/*
+ * The kernel's own table, cma_areas[cma_area_count], through BPF. Both are
+ * data symbols: kallsyms lists them only with CONFIG_KALLSYMS_ALL (Debian
+ * amd64 and arm64 6.12; not arm64 6.1).
+ */
+static bool cma_from_kernel(struct place *p, bool force, char *why, size_t len)
+{
+	static const char *const syms[] = { "cma_areas", "cma_area_count" };
+	unsigned long long addr[2];
+	struct pt_cma_read r = {};
+	bool all = true;
+	int n, err;
+
+	n = ksyms_data_lookup(NULL, syms, addr, 2);
+	if (n < 0) {
+		snprintf(why, len, "/proc/kallsyms: %s", strerror(-n));
+		return false;
+	}
+	if (n < 2 && !force) {
+		/* kallsyms shows others zeros, and BPF is root's anyway */
+		snprintf(why, len, geteuid() ? "not root: kallsyms hides kernel addresses" :
+			 "no cma_areas symbol (CONFIG_KALLSYMS_ALL off)");
+		return false;
+	}
+	r.areas = addr[0];
+	r.count_addr = addr[1];
+	err = session_read_cma(&r);
+	if (err || r.err) {
+		snprintf(why, len, "reading cma_areas with BPF failed (%s)",
+			 strerror(err ? -err : -r.err));
+		return false;
+	}
+	for (__u32 i = 0; i < r.n && all; i++)
+		all = add_area(p, &r.area[i]);
+	all &= r.n == r.total;
+	cma_sort(p->cma, p->ncma);
+	p->cma_source = PLACE_CMA_KALLSYMS;
+	snprintf(p->how_cma, sizeof(p->how_cma), "%d range(s) of %u area(s) from the kernel's "
+		 "cma_areas (kallsyms, read with BPF)%s", p->ncma, r.total,
+		 all ? "" : "; not all of them: more than pintrace keeps");
+	return true;
+}
+
+/* Linux's SYSLOG_ACTION_*: glibc has klogctl() but not the names. */
+#define KLOG_READ_ALL		3
+#define KLOG_SIZE_BUFFER	10
+
+/* The "cma: Reserved" lines of the kernel log: ranges, no names. */
+static bool cma_from_boot_log(struct place *p, const char *not_kernel, char *why, size_t len)
+{
+	int size = klogctl(KLOG_SIZE_BUFFER, NULL, 0), n = -1;
+	char *buf = size > 0 ? malloc((size_t)size) : NULL;
+	bool more;
+
+	if (buf)
+		n = klogctl(KLOG_READ_ALL, buf, size);
+	if (n < 0) {
+		snprintf(why, len, "the boot log is unreadable (%s)", buf || size < 0 ?
+			 strerror(errno) : "no log buffer");
+		free(buf);
+		return false;
+	}
+	n = cma_from_log(buf, (size_t)n, page_shift(), p->cma, PLACE_MAX_CMA);
+	free(buf);
+	more = n == -ENOSPC;
+	if (more)
+		n = PLACE_MAX_CMA;
+	if (n <= 0) {
+		snprintf(why, len, "the boot log has no 'cma: Reserved' lines (rotated out?)");
+		return false;
+	}
+	p->ncma = n;
+	p->cma_unnamed = n >= 32 ? ~0u : (1u << n) - 1;
+	p->cma_source = PLACE_CMA_BOOT_LOG;
+	snprintf(p->how_cma, sizeof(p->how_cma), "%d range(s) from the boot log ('cma: Reserved' "
+		 "lines)%s: bases and sizes only, the log does not name areas (%s)", n,
+		 more ? ", more not kept" : "", not_kernel);
+	return true;
+}
+
+/*
+ * The first source that tells, in order; how_cma says which, or why none
+ * did. PINTRACE_CMA, for tests: "log" goes straight to the boot log, "bpf"
+ * runs the BPF read even without the symbols (it must load everywhere).
+ */
+static void cma_init(struct place *p)
+{
+	const char *force = getenv("PINTRACE_CMA");
+	bool log = force && !strcmp(force, "log"), bpf = force && !strcmp(force, "bpf");
+	char dfs[200] = "", ks[120] = "", klog[120] = "";
+	int n = log ? 0 : cma_load(MM_CMA_DIR, p->cma, PLACE_MAX_CMA, dfs, sizeof(dfs));
+
+	if (log)
+		snprintf(dfs, sizeof(dfs), "debugfs and kallsyms skipped (PINTRACE_CMA=log)");
+	if (n > 0) {
+		p->ncma = n;
+		p->cma_source = PLACE_CMA_DEBUGFS;
+		snprintf(p->how_cma, sizeof(p->how_cma), "%d range(s) from %s", n, MM_CMA_DIR);
+		return;
+	}
+	if ((!log && cma_from_kernel(p, bpf, ks, sizeof(ks))) ||
+	    cma_from_boot_log(p, log ? dfs : ks, klog, sizeof(klog)))
+		return;
+	p->ncma = 0;
+	p->cma_source = PLACE_CMA_UNKNOWN;
+	snprintf(p->how_cma, sizeof(p->how_cma), "kernel has CMA; areas unknown: %s; %s%s%s",
+		 dfs[0] ? dfs : "no CMA debugfs", ks, ks[0] ? "; " : "", klog);
+}
+
 void place_init(struct place *p, const struct btf *btf)
 {
-	char why[160] = "";
-	int n;
-
 	memset(p, 0, sizeof(*p));
 	p->movable = -1;
 	p->calib_zone = -1;
@@ -109,17 +243,30 @@ void place_init(struct place *p, const struct btf *btf)
 	/* MIGRATE_CMA exists only with CONFIG_CMA: no guessing from debugfs alone */
 	p->kernel_cma = btf_has_enumerator(btf, "migratetype", "MIGRATE_CMA");
 	if (!p->kernel_cma) {
+		p->cma_source = PLACE_CMA_NONE;
 		snprintf(p->how_cma, sizeof(p->how_cma),
 			 "none: this kernel has no CMA (MIGRATE_CMA absent from its BTF: CONFIG_CMA off)");
 		return;
 	}
-	n = cma_load(MM_CMA_DIR, p->cma, PLACE_MAX_CMA, why, sizeof(why));
-	if (n > 0) {
-		p->ncma = n;
-		snprintf(p->how_cma, sizeof(p->how_cma), "%d range(s) from %s", n, MM_CMA_DIR);
-	} else {
-		snprintf(p->how_cma, sizeof(p->how_cma), "kernel has CMA, areas unknown: %s%s",
-			 why[0] ? why : "no areas", n < 0 ? "" : "");
+	cma_init(p);
+}
+
+void place_cma_name(struct place *p, __u64 pfn, const char *name)
+{
+	int i;
+
+	if (!p->cma_unnamed || !name || !name[0])
+		return;
+	i = cma_find(p->cma, p->ncma, pfn);
+	if (i < 0 || i >= 32 || !(p->cma_unnamed & (1u << i)))
+		return;
+	snprintf(p->cma[i].name, sizeof(p->cma[i].name), "%s", name);
+	p->cma_unnamed &= ~(1u << i);
+	if (!p->cma_renamed) {
+		size_t l = strlen(p->how_cma);
+
+		p->cma_renamed = true;
+		snprintf(p->how_cma + l, sizeof(p->how_cma) - l, "; names from the cma tracepoints");
 	}
 }
 
@@ -185,7 +332,7 @@ static int solve_shift(struct place *p, const struct pt_calib *c, char *why, siz
 {
 	struct mm_zone z[MAX_ZONEINFO];
 	const char *names[PLACE_MAX_ZONES + 1];
-	int idx[8], n, m, shift = -1;
+	int idx[8], n, m, shift = -1, ambiguous = -1;
 	FILE *f = fopen("/proc/zoneinfo", "re");
 
 	if (!f) {
@@ -209,10 +356,13 @@ static int solve_shift(struct place *p, const struct pt_calib *c, char *why, siz
 		return -1;
 	}
 	for (int i = 0; i < (m > 8 ? 8 : m); i++) {
-		int zi = mm_zone_index(z[idx[i]].name, names, p->nzones), s;
+		int zi = mm_zone_index(z[idx[i]].name, names, p->nzones), s, err;
 
-		if (zi < 0 || zone_shift_solve(c->flags, z[idx[i]].node, zi, p->zones_width,
-					       MAX_NODES_SHIFT, &s))
+		err = zi < 0 ? -ENOENT : zone_shift_solve(c->flags, z[idx[i]].node, zi,
+							  p->zones_width, MAX_NODES_SHIFT, &s);
+		if (err == -EEXIST)
+			ambiguous = zi;
+		if (err)
 			continue;
 		if (shift >= 0 && s != shift) {
 			snprintf(why, len, "ambiguous: zones overlapping pfn 0x%llx give shifts %d and %d",
@@ -222,7 +372,15 @@ static int solve_shift(struct place *p, const struct pt_calib *c, char *why, siz
 		shift = s;
 		p->calib_zone = zi;
 	}
-	if (shift < 0)
+	/*
+	 * Node 0's first zone has all-zero bits: every position fits. Only
+	 * a page of another zone (or the kernel config's NODES_SHIFT) tells.
+	 */
+	if (shift < 0 && ambiguous >= 0)
+		snprintf(why, len, "ambiguous: pfn 0x%llx is in zone %s of node 0, whose bits are "
+			 "all zero, so any position fits (flags 0x%llx)", (unsigned long long)c->pfn,
+			 place_zone_name(p, (__u8)ambiguous), (unsigned long long)c->flags);
+	else if (shift < 0)
 		snprintf(why, len, "the flags of pfn 0x%llx (0x%llx) match none of its %d zone(s)",
 			 (unsigned long long)c->pfn, (unsigned long long)c->flags, m);
 	return shift;
@@ -326,6 +484,14 @@ void place_print(const struct place *p, FILE *f)
 			p->cma[i].exact ? "" : " (at most)");
 }
 
+static const char *const cma_sources[] = {
+	[PLACE_CMA_UNKNOWN] = "unknown",
+	[PLACE_CMA_NONE] = "none",
+	[PLACE_CMA_DEBUGFS] = "debugfs",
+	[PLACE_CMA_KALLSYMS] = "kallsyms",
+	[PLACE_CMA_BOOT_LOG] = "boot-log",
+};
+
 json_object *place_json(const struct place *p)
 {
 	json_object *j = json_object_new_object(), *a = json_object_new_array();
@@ -338,6 +504,7 @@ json_object *place_json(const struct place *p)
 		json_object_object_add(j, "zone_shift", json_object_new_int(p->zone_shift));
 	json_object_object_add(j, "kernel_cma", json_object_new_boolean(p->kernel_cma));
 	json_object_object_add(j, "cma", json_object_new_string(p->how_cma));
+	json_object_object_add(j, "cma_source", json_object_new_string(cma_sources[p->cma_source]));
 	for (int i = 0; i < p->ncma; i++) {
 		json_object *r = json_object_new_object();
 

@@ -13,6 +13,15 @@
 
 struct session;
 
+/* Where the CMA ranges came from (place_json's "cma_source"). */
+enum place_cma_source {
+	PLACE_CMA_UNKNOWN,	/* the kernel has CMA, no source told its areas */
+	PLACE_CMA_NONE,		/* the kernel has no CMA */
+	PLACE_CMA_DEBUGFS,
+	PLACE_CMA_KALLSYMS,	/* cma_areas, read with BPF */
+	PLACE_CMA_BOOT_LOG,	/* "cma: Reserved" lines: ranges without names */
+};
+
 /*
  * Where pages live: the page frame number of a struct page (vmemmap base),
  * the zone bits of page->flags, and the CMA areas. All of it is checked
@@ -33,20 +42,31 @@ struct place {
 	bool kernel_cma;		/* MIGRATE_CMA exists (CONFIG_CMA) */
 	int ncma;
 	struct mm_cma cma[PLACE_MAX_CMA];
+	enum place_cma_source cma_source;
+	__u32 cma_unnamed;		/* bit i: cma[i] has only its boot-log name */
+	bool cma_renamed;		/* a tracepoint named one: how_cma says so */
 	__u64 calib_pfn;		/* the calibration page */
 	int calib_zone;
-	char how_pfn[200], how_zone[240], how_cma[200];
+	char how_pfn[200], how_zone[240], how_cma[400];
 };
 
 struct btf;
 
 /*
- * Zone names and CMA from the kernel's BTF (NULL: unknown) and debugfs (no
- * BPF needed): the part of the set-up `pintrace check` can show too.
+ * Zone names from the kernel's BTF (NULL: unknown), and the CMA areas from
+ * the first source that tells: debugfs, the kernel's cma_areas (kallsyms
+ * and a BPF read of its own), the boot log. The part of the set-up
+ * `pintrace check` can show too.
  */
 void place_init(struct place *p, const struct btf *btf);
 /* Calibrate through the loaded session and hand the result to the BPF side. */
 void place_calibrate(struct place *p, struct session *s);
+
+/*
+ * A CMA tracepoint named the area PFN is in: a range known only from the
+ * boot log takes that NAME (once; how_cma then says names came from there).
+ */
+void place_cma_name(struct place *p, __u64 pfn, const char *name);
 
 /* "Movable", or "?" when unknown. */
 const char *place_zone_name(const struct place *p, __u8 zone);

@@ -101,10 +101,12 @@ static void text_hooks(FILE *f, const struct report *r)
 }
 
 /* How pins met their unpins: counted in the kernel, or every event streamed. */
-static void matching_text(FILE *f, const struct agg *a)
+static void matching_text(FILE *f, const struct agg *a, bool no_stacks)
 {
 	char d[32];
 
+	if (no_stacks)
+		fprintf(f, "Stacks: none walked for pins and references (--no-stacks)\n");
 	if (!a) {
 		fprintf(f, "Matching: every pin and unpin streamed (--stream)\n");
 		return;
@@ -181,7 +183,7 @@ static void report_text(struct output *o, const struct report *r)
 		(unsigned long long)l.rb_drops, (unsigned long long)l.map_full,
 		(unsigned long long)l.recursion, (unsigned long long)l.stale,
 		(unsigned long long)r->pts.table_full_refs, (unsigned long long)r->bad_records);
-	matching_text(f, r->agg);
+	matching_text(f, r->agg, r->no_stacks);
 	if (r->ovh)
 		overhead_text(r->ovh, f);
 	if (r->verdict)
@@ -195,10 +197,11 @@ static json_object *ju(__u64 v)
 	return json_object_new_int64((int64_t)v);
 }
 
-static json_object *matching_json(const struct agg *a)
+static json_object *matching_json(const struct agg *a, bool no_stacks)
 {
 	json_object *j = json_object_new_object();
 
+	json_object_object_add(j, "pin_stacks", json_object_new_boolean(!no_stacks));
 	json_object_object_add(j, "in_kernel", json_object_new_boolean(a != NULL));
 	json_object_object_add(j, "promote_ns", ju(a ? a->promote_ns : 0));
 	json_object_object_add(j, "promoted_refs", ju(a ? a->promoted_refs : 0));
@@ -354,7 +357,7 @@ static void report_json(struct output *o, const struct report *r)
 	json_object_object_add(loss, "bad_records", ju(r->bad_records));
 	json_object_object_add(loss, "total", ju(report_lost(r)));
 	json_object_object_add(j, "loss", loss);
-	json_object_object_add(j, "matching", matching_json(r->agg));
+	json_object_object_add(j, "matching", matching_json(r->agg, r->no_stacks));
 	holds_report_json(r->holds, j, r->now_ns, r->min_age_ns);
 	if (r->place)
 		json_object_object_add(j, "placement", place_json(r->place));

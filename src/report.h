@@ -25,6 +25,7 @@ struct report {
 	const struct verdict *verdict;		/* --fail-on (may be NULL) */
 	const struct overhead *ovh;		/* pintrace's own cost (may be NULL) */
 	const struct agg *agg;			/* in-kernel matching (NULL: --stream, replay) */
+	bool no_stacks;				/* --no-stacks: pins and references have none */
 	struct pt_migrate_stats mstats[PT_MIGRATE_REASONS];
 	struct pintable_stats pts;
 	struct hook_counters hc[PT_HOOK__MAX];

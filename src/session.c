@@ -278,6 +278,36 @@ int session_calibrate(struct session *s, struct pt_calib *c)
 	return 0;
 }
 
+/*
+ * A load of its own, of read_cma alone, before any session exists (`pintrace
+ * check` has none): only the global data is created, no ring buffer or
+ * tables, so this costs one small verification.
+ */
+int session_read_cma(struct pt_cma_read *r)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	struct pintrace_bpf *skel = pintrace_bpf__open();
+	struct bpf_program *p;
+	struct bpf_map *m;
+	int err;
+
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == skel->progs.read_cma);
+	bpf_object__for_each_map(m, skel->obj)
+		if (!bpf_map__is_internal(m))
+			bpf_map__set_autocreate(m, false);
+	skel->bss->cma_rd = *r;
+	err = pintrace_bpf__load(skel);
+	if (!err && bpf_prog_test_run_opts(bpf_program__fd(skel->progs.read_cma), &o))
+		err = -errno;
+	if (!err)
+		*r = skel->bss->cma_rd;
+	pintrace_bpf__destroy(skel);
+	return err;
+}
+
 void session_calib_capture(struct session *s, __u32 tid)
 {
 	s->skel->bss->calib_grab = 0;

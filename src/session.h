@@ -55,6 +55,12 @@ bool session_tracks_skbs(const struct session *s);
 /* Run the calibration program (bpf/core.bpf.h) for c->pfn; fills *c. */
 int session_calibrate(struct session *s, struct pt_calib *c);
 /*
+ * Read the kernel's CMA areas (bpf/core.bpf.h read_cma) from r->areas and
+ * r->count_addr; fills *r. Loads that one program alone, with no session:
+ * `pintrace check` needs it too. 0, or -errno when it could not load or run.
+ */
+int session_read_cma(struct pt_cma_read *r);
+/*
  * Record (instead of report) the next grab by thread @tid, then read the
  * struct page it took: calibration by GUP (src/place.c).
  */

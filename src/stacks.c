@@ -4,7 +4,11 @@
 #include <bpf/bpf.h>
 #include "stacks.h"
 
-/* Frames of pintrace itself: the BPF program and the fentry trampoline. */
+/*
+ * Frames of pintrace itself: the BPF program, the fentry trampoline, and
+ * the kernel's glue that runs a tp_btf program (bpf_trace_run5 <-
+ * __bpf_trace_cma_alloc_busy_retry): the tracepoint's caller is next.
+ */
 static bool own_frame(const struct stackfmt *sf, __u64 ip)
 {
 	char sym[KSYMS_BUF_LEN];
@@ -14,7 +18,8 @@ static bool own_frame(const struct stackfmt *sf, __u64 ip)
 		return false;
 	ksyms_resolve(sf->ks, ip, sym, sizeof(sym));
 	n = strlen(sym);
-	return n > 6 && !strcmp(sym + n - 6, " [bpf]");
+	return (n > 6 && !strcmp(sym + n - 6, " [bpf]")) || !strncmp(sym, "bpf_trace_run", 13) ||
+	       !strncmp(sym, "__bpf_trace_", 12);
 }
 
 int stack_frames(const struct stackfmt *sf, __s32 id, __u64 *ips)

@@ -51,6 +51,7 @@ static struct pt_cfg make_cfg(const struct pt_opts *o, const struct kernel_facts
 		.cma_finish_errno = cmaf && cmaf->btf_nargs >= 6,
 		.noop = o->noop_programs,
 		.aggregate = !o->stream,
+		.no_stacks = o->no_stacks,
 		/*
 		 * Pins still held at half --min-hold reach the table in time
 		 * for the held-long report (the scan runs every POLL_MS).
@@ -325,6 +326,7 @@ int trace_main(const struct pt_opts *o, const struct kernel_facts *kf,
 	overhead_collect(&t.ov, &t.sess);
 	r.ovh = &t.ov;
 	r.agg = so.cfg.aggregate ? &t.agg : NULL;
+	r.no_stacks = so.cfg.no_stacks;
 	r.plan = plan;
 	r.vmstat_ok = vm0.ok && vm1.ok;
 	r.vm_acquired = vm1.acquired - vm0.acquired;

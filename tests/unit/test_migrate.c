@@ -128,7 +128,8 @@ static void pin_fail(struct fx *x, __u8 type, __u32 tid, __u64 ts)
 static void scenario(struct fx *x)
 {
 	struct pin_owner ow = { .pid = 20, .tid = 20, .comm = "pinner", .stack_id = -1,
-				.api = PT_HOOK_PIN_USER_PAGES, .pt_flags = PT_F_PIN | PT_F_LONGTERM };
+				.api = PT_HOOK_PIN_USER_PAGES, .pt_flags = PT_F_PIN | PT_F_LONGTERM,
+				.pfn = 0x2000 };
 
 	for (int i = 1; i <= 4; i++)
 		vmsplice(x, F(i), PIPE_A, 7001, 1 * SEC);
@@ -146,10 +147,21 @@ static void assert_contains(const char *hay, const char *needle)
 		fail_msg("'%s' not in:\n%s", needle, hay ? hay : "(null)");
 }
 
+/* cma_alloc_busy_retry of the window at @pfn, area "reserved", at @ts. */
+static void busy(struct fx *x, __u64 pfn, __u64 ts)
+{
+	struct pt_event e = ev(PT_EV_CMA, 40, ts);
+
+	e.hook = PT_HOOK_CMA_BUSY, e.addr = pfn, e.nr_req = 16;
+	strcpy(e.area, "reserved");
+	migrate_event(&x->m, &x->o, &e);
+}
+
 /*
  * A busy CMA window: every page of it is looked up by pfn (vmemmap +
- * pfn * sizeof(struct page)); only holders found are reported. A second
- * window within a second is only counted; a failed cma_alloc is a range.
+ * pfn * sizeof(struct page)); only holders found are reported. The same
+ * window again is only counted until MIG_CMA_REDETAIL_NS has passed,
+ * another window is detailed at once; a failed cma_alloc is a range.
  */
 static void test_cma(void **state)
 {
@@ -161,29 +173,66 @@ static void test_cma(void **state)
 	x->pl.page_size = 64;
 	vmsplice(x, x->pl.vmemmap + (CMA_PFN + 3) * 64, PIPE_A, 7001, 1 * SEC);
 	vmsplice(x, x->pl.vmemmap + (CMA_PFN + 5) * 64, PIPE_A, 7001, 1 * SEC);
-	e = ev(PT_EV_CMA, 40, 2 * SEC);
-	e.hook = PT_HOOK_CMA_BUSY, e.addr = CMA_PFN, e.nr_req = 16;
-	migrate_event(&x->m, &x->o, &e);
+	busy(x, CMA_PFN, 2 * SEC);
 	EQ(x->m.nfails, 1);
 	EQ(x->m.fails[0].reason, MIG_REASON_CMA_BUSY);
 	EQ(x->m.fails[0].listed, 2);
 	EQ(x->m.fails[0].nholders, 1);
 	EQ(x->m.fails[0].holders[0].pages, 2);
 	EQ(x->m.fails[0].unknown, 0);
-	e.ts_ns = 2 * SEC + SEC / 2;
-	migrate_event(&x->m, &x->o, &e);
+	busy(x, CMA_PFN, 2 * SEC + SEC / 2);
+	busy(x, CMA_PFN, 3 * SEC);
 	EQ(x->m.nfails, 1);
-	EQ(x->m.cma_busy, 2);
-	EQ(x->m.cma_busy_quiet, 1);
+	busy(x, CMA_PFN + 16, 3 * SEC);		/* another window: detailed at once */
+	EQ(x->m.nfails, 2);
+	EQ(x->m.fails[1].listed, 0);
+	busy(x, CMA_PFN, 2 * SEC + MIG_CMA_REDETAIL_NS);	/* detailed again */
+	EQ(x->m.nfails, 3);
+	EQ(x->m.fails[2].suppressed, 2);	/* the two retries in between */
+	EQ(x->m.cma_busy, 5);
+	EQ(x->m.nwindows, 2);
+	EQ(x->m.windows[0].retries, 4);
+	EQ(x->m.windows[0].fail, 2);
+	EQ(x->m.windows[1].retries, 1);
 	e = ev(PT_EV_CMA, 40, 3 * SEC);
 	e.hook = PT_HOOK_CMA_FINISH, e.addr = 0, e.nr_req = 1024, e.ret = -16;
+	strcpy(e.area, "hugetlb0");
 	migrate_event(&x->m, &x->o, &e);
 	EQ(x->m.nranges, 1);
+	EQ(x->m.cma_alloc_fails, 1);
 	fflush(x->f);
 	assert_contains(x->buf, "!! CMA window busy (area reserved) in memhp/40: pfn 0x80010 +16 pages "
 			"could not be isolated; 2 of them held by holds pintrace follows\n");
 	assert_contains(x->buf, "held by pipe ino 7001: 2 pages");
-	assert_contains(x->buf, "!! cma_alloc of pfn 0x0 +1024 pages by memhp/40 failed: -16 (EBUSY)");
+	assert_contains(x->buf, "(busy 2 more times since it was last detailed, only counted)");
+	assert_contains(x->buf, "!! cma_alloc (area hugetlb0) of pfn 0x0 +1024 pages by memhp/40 "
+			"failed: -16 (EBUSY)");
+	migrate_report_text(&x->m, x->f, NULL, 20 * SEC);
+	fflush(x->f);
+	assert_contains(x->buf, "busy CMA windows 2)");
+	assert_contains(x->buf, "CMA: 1 allocation failed; 5 busy-window retries in 2 windows\n");
+	assert_contains(x->buf, "  area reserved pfn 0x80010 +16 pages: busy 4 times (allocating: "
+			"memhp/40); 2 pages held by holds pintrace follows\n");
+	assert_contains(x->buf, "  area reserved pfn 0x80020 +16 pages: busy 1 time (allocating: "
+			"memhp/40); 0 pages held by holds pintrace follows\n");
+}
+
+/* 6.1: try_grab_folio refused a CMA page and the pin failed without migrating: that is why. */
+static void test_pin_refused(void **state)
+{
+	struct fx *x = *state;
+	struct pt_event e = ev(PT_EV_PIN_FAIL, 10, 1 * SEC);
+
+	e.ret = -12, e.api = PT_HOOK_PIN_USER_PAGES, e.addr = 0x7f0000000000ULL, e.nr_req = 8192;
+	e.refs = 1, e.pfn = CMA_PFN, e.zone = 1;
+	migrate_event(&x->m, &x->o, &e);
+	EQ(x->m.nfails, 1);
+	EQ(x->m.fails[0].pin_refused, 1);
+	fflush(x->f);
+	assert_contains(x->buf, "!! long-term pin failed in writer/10: pin_user_pages of 8192 pages at "
+			"0x7f0000000000 returned -12 (ENOMEM)\n     the kernel refused 1 page as not "
+			"long-term pinnable, the first at pfn 0x80010 (CMA area reserved), and migrated "
+			"nothing: that is why\n");
 }
 
 static json_object *get(json_object *j, const char *key)
@@ -331,7 +380,7 @@ static void test_text(void **state)
 				"CMA 1)\n");
 	assert_contains(x->buf, "     held by pipe ino 7001: 4 pages, vmspliced by writer/10, "
 				"4.00s before\n");
-	assert_contains(x->buf, "     held by a long-term pin: 1 pages, pin_user_pages by "
+	assert_contains(x->buf, "     held by a long-term pin: 1 pages (oldest at pfn 0x2000), pin_user_pages by "
 				"pinner/20, 3.00s before\n");
 	assert_contains(x->buf, "     1 pages: holder not seen");
 	assert_contains(x->buf, "!! long-term pin failed in migrator/30: pin_user_pages_fast of "
@@ -482,6 +531,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cma, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_refused, setup, teardown),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 	};

@@ -9,28 +9,11 @@ deltas around each `pintrace run`, the zones of the workload's pages
 saw. Prints one TAP-style line per check and a closing "N passed, N failed".
 """
 import argparse
-import json
 import os
 import sys
 
-from tap import check, finish, load_ndjson
+from tap import check, finish, load_case, load_ndjson, of_type, summary
 
-
-def load(outdir, b, name):
-    recs = load_ndjson(os.path.join(outdir, f"{b}-{name}.ndjson"))
-    with open(os.path.join(outdir, f"{b}-{name}.pinload")) as f:
-        text = f.read().strip()
-        pl = json.loads(text.splitlines()[-1]) if text else {}
-    return recs, pl
-
-
-def of_type(recs, t):
-    return [r for r in recs if r.get("type") == t]
-
-
-def summary(recs):
-    s = of_type(recs, "summary")
-    return s[-1] if s else {}
 
 
 def pipe_holders(fail):
@@ -238,7 +221,7 @@ def main():
                 continue
             rc, mig = cases[(b, name)]
             try:
-                recs, pl = load(a.outdir, b, name)
+                recs, pl = load_case(a.outdir, b, name)
             except (OSError, ValueError) as e:
                 check(False, f"[{b}] {name}: readable results ({e})")
                 continue

@@ -83,9 +83,12 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect, unsupported=()):
     tag = f"[{b}] {name}"
     allowed = allowed_backends(b, unsupported)
     acq, rel = vm1[0] - vm0[0], vm1[1] - vm0[1]
-    # NAME-stream: the same workload with --stream (every event through the ring)
-    stream = name.endswith("-stream")
-    exp = expectations(name[:-len("-stream")] if stream else name, odirect)
+    # NAME-stream: the same workload with --stream (every event through the ring);
+    # NAME-nostacks: with --no-stacks; NAME-noop: --noop-programs (the bench floor)
+    variant = name.rsplit("-", 1)[1] if name.rsplit("-", 1)[-1] in ("stream", "nostacks", "noop") \
+        else ""
+    stream = variant == "stream"
+    exp = expectations(name[:-len(variant) - 1] if variant else name, odirect)
     check(rc == 0, f"{tag}: pintrace run exits with the workload's status 0 (got {rc})")
     try:
         recs = load_ndjson(os.path.join(outdir, f"{b}-{name}.ndjson"))
@@ -100,6 +103,9 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect, unsupported=()):
           f"{tag}: first record is attach with schema_version {SCHEMA_VERSION}")
     check(summary.get("type") == "summary", f"{tag}: last record is the summary")
     if summary.get("type") != "summary":
+        return
+    if variant == "noop":
+        check_noop(tag, summary, acq)
         return
     backends = {h["backend"] for h in attach["hooks"] if h["backend"] not in ("none", "tp_btf")}
     if b == "auto":
@@ -129,10 +135,17 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect, unsupported=()):
               f"({m.get('unpin_records_refs')} refs == {exp['pins']})")
     # per-stack counts, from the kernel's counters or from the stream, add up
     bs = summary.get("by_stack", [])
-    if acq and not summary.get("by_stack_omitted"):
+    if acq and not summary.get("by_stack_omitted") and variant != "nostacks":
         check(sum(r["pin_refs"] for r in bs) == acq and all(r["stack"] for r in bs),
               f"{tag}: by_stack rows add up to the {acq} pins, each with a kernel stack "
               f"({[(r['api'], r['pin_refs'], len(r['stack'])) for r in bs]})")
+    if variant == "nostacks":
+        check(m.get("pin_stacks") is False and acq > 0 and
+              sum(r["pin_refs"] for r in bs) == acq and not any(r["stack"] for r in bs),
+              f"{tag}: --no-stacks: by_stack rows add up to the {acq} pins, none with a stack "
+              f"({[(r['api'], r['pin_refs'], len(r['stack'])) for r in bs]}, {m})")
+    else:
+        check(m.get("pin_stacks") is True, f"{tag}: stacks walked by default ({m})")
     if stream:
         check(pin_recs == acq and unpin_recs == rel,
               f"{tag}: --stream: pin/unpin records {pin_recs}/{unpin_recs} == kernel {acq}/{rel}")
@@ -212,6 +225,18 @@ def check_case(outdir, b, name, rc, vm0, vm1, odirect, unsupported=()):
     if exp.get("procs"):
         pids = {p["pid"] for p in summary["by_process"] if p["pin_refs"] > 0}
         check(len(pids) >= exp["procs"], f"{tag}: pins of {len(pids)} descendant processes traced")
+
+
+def check_noop(tag, summary, acq):
+    """--noop-programs: the same hooks attached, and nothing counted."""
+    hooks = summary.get("hooks", [])
+    check(acq > 0 and summary["pins"]["acquired_refs"] == 0 and summary["calls"] == 0,
+          f"{tag}: --noop-programs: the kernel pinned {acq} pages, pintrace counted none "
+          f"({summary['pins']['acquired_refs']} pins, {summary['calls']} calls)")
+    check(any(h["symbol"] in ("try_grab_folio", "try_grab_page") for h in hooks) and
+          all(h["hits"] == 0 and h["events"] == 0 for h in hooks),
+          f"{tag}: --noop-programs: the grab hooks are attached and no program did any work "
+          f"({[(h['hook'], h['hits']) for h in hooks if h['hits']]})")
 
 
 def check_filter(outdir, name, want):
@@ -374,7 +399,8 @@ def main():
     for b in a.backends.split():
         for name in ("pvr", "pvr-write", "uring", "uring-fault", "vmsplice", "odirect", "held", "fork",
                      "vmsplice-close", "pipe-leak", "vmsplice-tee", "tee-leak", "vmsplice-full",
-                     "pvr-stream", "held-stream", "odirect-stream") + check_holds.skb_cases():
+                     "pvr-stream", "held-stream", "odirect-stream", "pvr-nostacks",
+                     "pvr-noop") + check_holds.skb_cases():
             if (b, name) not in cases:
                 check(False, f"[{b}] {name}: case ran in the guest")
                 continue

@@ -36,7 +36,11 @@ echo 0 > /proc/sys/net/core/skb_defer_max
 run_case() {
 	b=$1; name=$2; shift 2
 	mode=
-	case $name in *-stream) mode=--stream ;; esac
+	case $name in
+	*-stream) mode=--stream ;;
+	*-nostacks) mode=--no-stacks ;;
+	*-noop) mode=--noop-programs ;;
+	esac
 	before=$(vm)
 	# shellcheck disable=SC2086 # mode: no argument, or one
 	pintrace run --backend "$b" $mode -o json -O "$OUT/$b-$name.ndjson" -- "$@" \
@@ -69,6 +73,10 @@ for b in $BACKENDS; do
 	run_case "$b" pvr-stream pinload pvr --pages 64
 	run_case "$b" held-stream pinload pvr --pages 16 --hold-ms 700
 	run_case "$b" odirect-stream pinload odirect --dev /dev/ram0 --pages 32
+	# no stack walks: the same counts, no stacks
+	run_case "$b" pvr-nostacks pinload pvr --pages 64
+	# the benchmark floor: programs on the same hooks that do nothing
+	run_case "$b" pvr-noop pinload pvr --pages 64
 	run_case "$b" fork pinload fork-pvr --pages 16 --children 3
 	run_case "$b" vmsplice-close pinload vmsplice --pages 16 --close
 	run_case "$b" vmsplice-tee pinload vmsplice --pages 16 --drain --tee

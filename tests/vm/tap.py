@@ -25,6 +25,27 @@ def check(cond, desc):
     return cond
 
 
+def load_case(outdir, b, name):
+    """The records of case NAME run with backend B, and pinload's JSON line."""
+    recs = load_ndjson(os.path.join(outdir, f"{b}-{name}.ndjson"))
+    try:
+        with open(os.path.join(outdir, f"{b}-{name}.pinload"), errors="replace") as f:
+            text = f.read().strip()
+    except OSError:
+        text = ""
+    return recs, json.loads(text.splitlines()[-1]) if text else {}
+
+
+def of_type(recs, t):
+    return [r for r in recs if r.get("type") == t]
+
+
+def summary(recs):
+    """The last summary record ({} when there is none)."""
+    s = of_type(recs, "summary")
+    return s[-1] if s else {}
+
+
 def load_ndjson(path):
     recs = []
     with open(path, "rb") as f:

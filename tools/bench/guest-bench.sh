@@ -3,7 +3,7 @@
 # For each GUP loop of gupbench: operations per second with no tracing,
 # under the no-op floor (same hooks, empty programs), under pintrace in its
 # default mode (-q: short-term pins and calls counted in the kernel, summary
-# only) and in stream mode (--stream: every event as NDJSON to a file), and
+# only), the same without stack walks (--no-stacks), and in stream mode (--stream: every event as NDJSON to a file), and
 # under the equivalent bpftrace script when bpftrace is in
 # the guest. Then attach times. Results: /out/*.
 set -u
@@ -34,6 +34,9 @@ one() {
 	quiet)
 		pintrace run -b "$BACKEND" -q -o json -O "$f.sum" -- \
 			gupbench "$op" --seconds "$SECS" $a > "$f.json" 2> "$f.err" ;;
+	nostacks)
+		pintrace run -b "$BACKEND" -q --no-stacks -o json -O "$f.sum" -- \
+			gupbench "$op" --seconds "$SECS" $a > "$f.json" 2> "$f.err" ;;
 	stream)
 		pintrace run -b "$BACKEND" --stream -o json -O /tmp/stream.ndjson -- \
 			gupbench "$op" --seconds "$SECS" $a > "$f.json" 2> "$f.err"
@@ -54,7 +57,7 @@ one() {
 	echo "$? $mode $op $r $(cat "$f.json")" >> $OUT/ops.txt
 }
 
-MODES="base floor quiet stream"
+MODES="base floor quiet nostacks stream"
 BT=/bench/pins.bt
 if command -v bpftrace > /dev/null 2>&1 && [ -e $BT ]; then
 	MODES="$MODES bpftrace"

@@ -97,6 +97,10 @@ def kernel_result(d):
                 row["stream_vs_floor"] = a["stream"] / a["floor"]
             if a.get("bpftrace", 0) > 0 and "quiet" in a:
                 row["quiet_vs_bpftrace"] = a["quiet"] / a["bpftrace"]
+            if a.get("floor", 0) > 0 and "nostacks" in a:
+                row["nostacks_vs_floor"] = a["nostacks"] / a["floor"]
+            if a.get("bpftrace", 0) > 0 and "nostacks" in a:
+                row["nostacks_vs_bpftrace"] = a["nostacks"] / a["bpftrace"]
         res["ops"][op] = row
     att = {}
     for line in read_lines(os.path.join(d, "attach.txt")):
@@ -149,17 +153,22 @@ def markdown(results, pipe):
            "what the targets are about.", ""]
     for r in results:
         out += [f"## Debian {r['kernel']}", "",
-                "| loop | untraced ops/s | floor ns/op | pintrace -q ns/op | stream ns/op | "
-                "bpftrace ns/op | -q vs floor (≤1.5) | -q vs bpftrace (≤0.33) |",
-                "|---|---|---|---|---|---|---|---|"]
+                "| loop | untraced ops/s | floor ns/op | pintrace -q ns/op | -q --no-stacks ns/op | "
+                "stream ns/op | bpftrace ns/op | -q vs floor (≤1.5) | -q vs bpftrace (≤0.33) | "
+                "--no-stacks vs floor, vs bpftrace |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for op, row in sorted(r["ops"].items()):
             a = row.get("added_ns", {})
             qf = ratio(row.get("quiet_vs_floor"), TARGETS["floor_ratio"])
             qb = ratio(row.get("quiet_vs_bpftrace"), TARGETS["bpftrace_ratio"])
             base = row["ops_per_s"].get("base", 0)
+            nf, nb = row.get("nostacks_vs_floor"), row.get("nostacks_vs_bpftrace")
+            ns = (f"{nf:.2f}" if nf is not None else "-") + ", " + \
+                 (f"{nb:.2f}" if nb is not None else "-")
             out.append(f"| {op} | {base:.0f} | {fmt_ns(a.get('floor'))} | "
-                       f"{fmt_ns(a.get('quiet'))} | {fmt_ns(a.get('stream'))} | "
-                       f"{fmt_ns(a.get('bpftrace'))} | {qf} | {qb} |")
+                       f"{fmt_ns(a.get('quiet'))} | {fmt_ns(a.get('nostacks'))} | "
+                       f"{fmt_ns(a.get('stream'))} | "
+                       f"{fmt_ns(a.get('bpftrace'))} | {qf} | {qb} | {ns} |")
         att = r["attach_ms"]
         out += ["", "Attach: " + ", ".join(f"{k} {v:.0f} ms" for k, v in sorted(att.items())) +
                 (f" (ratio {r['attach_ratio']:.2f}, target ≤ 0.2: "

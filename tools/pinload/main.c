@@ -83,6 +83,23 @@ static const struct workload workloads[] = {
 	  "\toffline_pages() retries until a signal, here SIGALRM after\n"
 	  "\t--offline-ms (3000). Wait --hold-ms, drain the pipe, offline again\n"
 	  "\t(must work now), online again" },
+	{ "cma-uring", do_cma_uring, O_PFNS | O_PAGES, O_PFNS | O_PAGES | O_FILL_MB, 16384,
+	  "--pfns BASE:COUNT --pages N [--fill-mb MB]",
+	  "root, hugetlb_cma=: touch anon memory (at most --fill-mb, 1500) until N\n"
+	  "\tpages sit in the CMA pfns BASE..BASE+COUNT (pagemap; hex ok), unmap\n"
+	  "\tthe rest, register the N pages as single-page io_uring fixed buffers:\n"
+	  "\tthe kernel migrates them out first. in_range_before/_after, moved" },
+	{ "cma-hugepin", do_cma_hugepin, O_PFNS, O_PFNS, 0, "--pfns BASE:COUNT",
+	  "root, hugetlb_cma=: one 32 MiB hugetlb page (nr_hugepages 1, restored),\n"
+	  "\tchecked to be in the pfns, registered with io_uring: expect ENOMEM" },
+	{ "cma-hold", do_cma_hold, O_PFNS, O_PFNS | O_AVAIL_MB, 0,
+	  "--pfns BASE:COUNT [--avail-mb MB]",
+	  "root, hugetlb_cma=: fill anon memory until MemAvailable <= MB (140),\n"
+	  "\tin each 32 MiB window of the pfns keep one page that landed there,\n"
+	  "\tunmap the rest; a child vmsplices each kept page into its own pipe\n"
+	  "\t(never read). Request one 32 MiB page per full window (nr_hugepages):\n"
+	  "\tcma_alloc fails on the held windows. Reset, the child drains and\n"
+	  "\tcloses its pipes, request again: all from CMA. Reset to 0" },
 	{ "sleep", do_sleep, O_MS, O_MS, 0, "--ms MS", "sleep MS milliseconds" },
 };
 
@@ -106,6 +123,9 @@ static const struct option long_opts[] = {
 	{ "rcvbuf", required_argument, NULL, O_RCVBUF },
 	{ "pipe", no_argument, NULL, O_PIPE },
 	{ "offline-ms", required_argument, NULL, O_OFFLINE_MS },
+	{ "pfns", required_argument, NULL, O_PFNS },
+	{ "fill-mb", required_argument, NULL, O_FILL_MB },
+	{ "avail-mb", required_argument, NULL, O_AVAIL_MB },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -120,7 +140,8 @@ static int usage(FILE *f, int rc)
 	fprintf(f, "\nBuffers: anonymous, MADV_NOHUGEPAGE, touched before use.\n"
 		"Ranges: --pages 1..%d (vmsplice, splice-sock, zerocopy: ..%d),\n"
 		"        --children 1..%d, --rcvbuf 1024..%d,\n"
-		"        --hold-ms, --keep-ms, --ms 0..%d, --offline-ms 1..%d\n",
+		"        --hold-ms, --keep-ms, --ms 0..%d, --offline-ms 1..%d,\n"
+		"        cma-uring --pages ..16384, --fill-mb 64.., --avail-mb 16..\n",
 		MAX_PAGES, MAX_PIPE_PAGES, MAX_CHILDREN, INT_MAX / 4, MAX_MS, MAX_MS);
 	return rc;
 }
@@ -131,6 +152,24 @@ static const char *opt_name(int val)
 		if (p->val == val)
 			return p->name;
 	return "?";
+}
+
+/* BASE:COUNT, each decimal or 0x-hex; COUNT > 0 */
+static bool parse_pfns(const char *s, struct opts *o)
+{
+	char *end, *mid;
+
+	errno = 0;
+	o->cma_base = strtoull(s, &mid, 0);
+	if (!errno && mid != s && *mid == ':') {
+		o->cma_count = strtoull(mid + 1, &end, 0);
+		if (!errno && end != mid + 1 && !*end && o->cma_count &&
+		    o->cma_base + o->cma_count > o->cma_base)
+			return true;
+	}
+	fprintf(stderr, "pinload: --pfns: want BASE:COUNT (page frame numbers, hex ok),"
+		" got '%s'\n", s);
+	return false;
 }
 
 static bool parse_long(int val, const char *s, long lo, long hi, long *out)
@@ -195,6 +234,12 @@ static int parse_args(int argc, char **argv, struct opts *o, const struct worklo
 			ok = parse_long(c, optarg, 1024, INT_MAX / 4, &o->rcvbuf);
 		else if (c == O_OFFLINE_MS)
 			ok = parse_long(c, optarg, 1, MAX_MS, &o->offline_ms);
+		else if (c == O_PFNS)
+			ok = parse_pfns(optarg, o);
+		else if (c == O_FILL_MB)
+			ok = parse_long(c, optarg, 64, 1 << 20, &o->fill_mb);
+		else if (c == O_AVAIL_MB)
+			ok = parse_long(c, optarg, 16, 1 << 20, &o->avail_mb);
 		o->write |= c == O_WRITE;
 		o->drain |= c == O_DRAIN;
 		o->tee |= c == O_TEE;

@@ -16,7 +16,8 @@
  * net.c TCP receiver child (loopback or veth netns), rtnl.c veth setup;
  * sock.c workloads splice-sock and zerocopy; zone.c page frames, zones,
  * migration counters, pipe holds; offline.c workload offline (memory block
- * hot-remove) with memblock.c (block checks, bounded sysfs writes).
+ * hot-remove) with memblock.c (block checks, bounded sysfs writes); cma.c
+ * workloads cma-uring, cma-hugepin, cma-hold (a CMA area given by --pfns).
  *
  * Build: make build/pinload, or the gcc line in tools/pinload.md.
  *
@@ -47,13 +48,17 @@
 enum { O_PAGES = 1, O_HOLD = 2, O_KEEP = 4, O_WRITE = 8, O_DRAIN = 16,
        O_CLOSE = 32, O_DEV = 64, O_MS = 128, O_CHILDREN = 256, O_TEE = 512, O_FAULT = 1024,
        O_PIPE_PAGES = 2048, O_NETNS = 4096, O_REWRITE = 8192,
-       O_RCVBUF = 16384, O_PIPE = 32768, O_OFFLINE_MS = 65536 };
+       O_RCVBUF = 16384, O_PIPE = 32768, O_OFFLINE_MS = 65536, O_PFNS = 131072,
+       O_FILL_MB = 262144, O_AVAIL_MB = 524288 };
 
 struct opts {
 	long pages, hold_ms, keep_ms, ms, children;	/* hold_ms -1: not given */
 	long pipe_pages;	/* vmsplice: pipe capacity in pages (0: all) */
 	long rcvbuf;		/* socket workloads: receiver's SO_RCVBUF (0: big) */
 	long offline_ms;	/* offline: limit of the first attempt (0: default) */
+	long fill_mb;		/* cma-uring: most anon memory to fill (0: default) */
+	long avail_mb;		/* cma-hold: fill until MemAvailable is this low */
+	uint64_t cma_base, cma_count;	/* --pfns BASE:COUNT: the CMA area targeted */
 	const char *dev;
 	bool write, drain, tee, fault, netns, rewrite, pipe;
 	unsigned int seen;				/* O_* given */
@@ -211,5 +216,8 @@ int do_odirect(const struct opts *o, struct res *r);
 int do_splice_sock(const struct opts *o, struct res *r);
 int do_zerocopy(const struct opts *o, struct res *r);
 int do_offline(const struct opts *o, struct res *r);
+int do_cma_uring(const struct opts *o, struct res *r);
+int do_cma_hugepin(const struct opts *o, struct res *r);
+int do_cma_hold(const struct opts *o, struct res *r);
 
 #endif /* PINLOAD_H */
