@@ -24,6 +24,9 @@ args_of() {	# extra gupbench arguments of one operation
 one() {
 	mode=$1 op=$2 r=$3
 	a=$(args_of "$op")
+	# progress on the console, where a stuck run can be seen from the host
+	echo "bench: $op $mode round $r"
+
 	f=$OUT/run-$op-$mode-$r
 	case $mode in
 	base)
