@@ -281,11 +281,9 @@ static __always_inline void pin_fail(enum pt_hook hook, __u8 be, struct hargs *h
 		e->addr = a->addr;
 		e->nr_req = a->nr;
 		e->gup_flags = a->flags;
-		/* the first page the kernel would not pin long term, if it refused one */
+		/* the first page the kernel would not pin long term (placed at submit) */
 		e->folio = a->refused_page;
 		e->refs = a->refused;
-		if (a->refused)
-			event_place(e);
 		e->pt_flags = pt_flags | PT_F_PIN | PT_F_LONGTERM;
 		e->ret = (__s64)h->ret;
 		e->stack_id = event_stack(hook, h->ctx);
