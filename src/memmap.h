@@ -4,7 +4,8 @@
 
 /*
  * Where a physical page lives: its zone (from /proc/zoneinfo and the zone
- * bits of page->flags), whether it is in a CMA area (debugfs), and the PFN
+ * bits of page->flags), whether it is in a CMA area (debugfs or the boot
+ * log: src/cma.c; the kernel's cma_areas through BPF: src/place.c), and the PFN
  * behind a user address (/proc/self/pagemap). A pinned page in ZONE_MOVABLE
  * or in a CMA area is the one that blocks memory offlining and CMA
  * allocations, which is why pintrace wants to know.
@@ -118,6 +119,9 @@ int kconfig_default_paths(struct kconfig_paths *kp, const char *release);
  * pread.
  */
 int pagemap_pfn(int pagemap_fd, const void *addr, uint64_t *pfn);
+
+/* Decimal u64 with optional surrounding whitespace and nothing else (0, -EINVAL). */
+int mm_parse_u64(const char *s, uint64_t *v);
 
 #define MM_CMA_DIR "/sys/kernel/debug/cma"
 
